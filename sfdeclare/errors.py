@@ -1,0 +1,93 @@
+"""The error tree and the Diagnostic value every command reports through.
+
+Every error the CLI should turn into "exit 1 with one clear line" derives from SfdeclareError.
+Messages must never contain a secret value: raise with references (``${env:NAME}``), not values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a value came from: a file, a 1-based line and column, and its JSON path ($.a.b[0])."""
+
+    file: str
+    line: int
+    column: int
+    path: str = "$"
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    severity: Severity
+    message: str
+    location: Location | None = None
+
+    def __str__(self) -> str:
+        if self.location is None:
+            return f"{self.severity}: {self.message}"
+        where = str(self.location)
+        path = f" ({self.location.path})" if self.location.path not in ("", "$") else ""
+        return f"{where}: {self.severity}: {self.message}{path}"
+
+
+class SfdeclareError(Exception):
+    """Base of every expected failure; the CLI prints it on one line and exits 1."""
+
+
+class ConfigError(SfdeclareError):
+    """The configuration (or another input file) is invalid. Carries every diagnostic found."""
+
+    def __init__(self, diagnostics: list[Diagnostic] | tuple[Diagnostic, ...]) -> None:
+        self.diagnostics = tuple(diagnostics)
+        errors = [d for d in self.diagnostics if d.severity == "error"]
+        first = str(errors[0]) if errors else "invalid configuration"
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        super().__init__(first + more)
+
+
+class ClusterError(SfdeclareError):
+    """The cluster answered with an error, or could not be reached.
+
+    ``status`` is the HTTP status (None when no response arrived), ``code`` the FabricError code.
+    """
+
+    def __init__(
+        self,
+        operation: str,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        transient: bool = False,
+    ) -> None:
+        self.operation = operation
+        self.status = status
+        self.code = code
+        self.cluster_message = message
+        self.transient = transient
+        detail = f"{status} {code}: " if status is not None and code else (f"{status}: " if status else "")
+        super().__init__(f"{operation}: {detail}{message}")
+
+
+class PlanError(SfdeclareError):
+    """The declaration cannot be planned against this cluster (checks only the live cluster can answer)."""
+
+    def __init__(self, diagnostics: list[Diagnostic] | tuple[Diagnostic, ...]) -> None:
+        self.diagnostics = tuple(diagnostics)
+        errors = [d for d in self.diagnostics if d.severity == "error"]
+        first = str(errors[0]) if errors else "the plan has errors"
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        super().__init__(first + more)
+
+
+class ApplyError(SfdeclareError):
+    """Apply refused to start or stopped; the message says what was (not) changed."""
