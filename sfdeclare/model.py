@@ -250,6 +250,8 @@ class LiveState:
     ``policies`` are the bodies as read back (secrets masked as ``****``), without ``Name``.
     ``mappings`` are the explicit backup mappings (entity -> policy name) and ``suspensions`` the explicit
     suspensions, for every application in ``configured_applications`` (those whose configuration was read).
+    ``policy_entities`` holds, for the policies whose every mapping had to be known (pruning candidates), all
+    the entities mapped to them anywhere on the cluster.
     """
 
     policies: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
@@ -257,4 +259,5 @@ class LiveState:
     mappings: Mapping[EntityRef, str] = field(default_factory=dict)
     suspensions: frozenset[EntityRef] = frozenset()
     configured_applications: frozenset[str] = frozenset()
+    policy_entities: Mapping[str, tuple[EntityRef, ...]] = field(default_factory=dict)
     requests: int = 0
