@@ -1,0 +1,377 @@
+"""Pure conversion of Service Fabric JSON into model values (SF-BACKUP-API.md §2, §5.4, §8).
+
+Every parser checks the shape it is given: a reply with the wrong shape becomes a ClusterError naming the
+operation ("unexpected reply"), never a KeyError. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sfdeclare.errors import ClusterError
+from sfdeclare.model import (
+    EntityRef,
+    Level,
+    LiveApplication,
+    LivePartition,
+    LiveService,
+    PartitionKind,
+    ServiceKind,
+)
+
+LEVELS: tuple[Level, ...] = ("Application", "Service", "Partition")
+
+POLICY_DOES_NOT_EXIST = "FABRIC_E_BACKUP_POLICY_DOES_NOT_EXIST"
+POLICY_ALREADY_EXISTS = "FABRIC_E_BACKUP_POLICY_ALREADY_EXISTS"
+BACKUP_NOT_ENABLED = "FABRIC_E_BACKUP_NOT_ENABLED"
+BACKUP_IS_ENABLED = "FABRIC_E_BACKUP_IS_ENABLED"
+APPLICATION_NOT_FOUND = "FABRIC_E_APPLICATION_NOT_FOUND"
+SERVICE_DOES_NOT_EXIST = "FABRIC_E_SERVICE_DOES_NOT_EXIST"
+PARTITION_NOT_FOUND = "FABRIC_E_PARTITION_NOT_FOUND"
+
+# Server and SDK spell two codes differently (SF-BACKUP-API.md §0); normalise to the server's spelling.
+_CODE_ALIASES = {
+    "FABRIC_E_BACKUP_POLICY_NOT_EXISTING": POLICY_DOES_NOT_EXIST,
+    "FABRIC_E_BACKUP_POLICY_ALREADY_EXISTING": POLICY_ALREADY_EXISTS,
+}
+
+
+class ShapeError(ValueError):
+    """A reply does not have the documented shape; ``reject`` turns it into a ClusterError."""
+
+
+def reject(operation: str, status: int | None, problem: str) -> ClusterError:
+    return ClusterError(operation, f"unexpected reply from the cluster: {problem}", status=status)
+
+
+# --- generic shape helpers ---------------------------------------------------------------------------------
+
+
+def _obj(value: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ShapeError(f"{what} is not a JSON object")
+    return cast(Mapping[str, Any], value)
+
+
+def _str(obj: Mapping[str, Any], key: str, what: str, *, optional: bool = False) -> str | None:
+    value = obj.get(key)
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or not value:
+        raise ShapeError(f"{what} has no {key}")
+    return value
+
+
+def _req_str(obj: Mapping[str, Any], key: str, what: str) -> str:
+    value = _str(obj, key, what)
+    assert value is not None
+    return value
+
+
+def _int_or_none(value: Any, what: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ShapeError(f"{what} is not an integer")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            raise ShapeError(f"{what} is not an integer: {value!r}") from None
+    raise ShapeError(f"{what} is not an integer")
+
+
+def _bool(value: Any, what: str, default: bool = False) -> bool:
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise ShapeError(f"{what} is not a boolean")
+
+
+# --- errors ------------------------------------------------------------------------------------------------
+
+
+def normalise_code(code: str) -> str:
+    return _CODE_ALIASES.get(code, code)
+
+
+@dataclass(frozen=True)
+class FabricError:
+    code: str
+    message: str
+
+
+def parse_fabric_error(body: Any) -> FabricError | None:
+    """``{"Error":{"Code","Message"}}`` -> FabricError (code normalised), or None when it is not one."""
+    if not isinstance(body, Mapping):
+        return None
+    error = body.get("Error")
+    if not isinstance(error, Mapping):
+        return None
+    code = error.get("Code")
+    message = error.get("Message")
+    if not isinstance(code, str) or not code:
+        return None
+    return FabricError(normalise_code(code), message if isinstance(message, str) else "")
+
+
+# --- paging ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Page:
+    items: tuple[Mapping[str, Any], ...]
+    continuation: str | None  # None at the end (null, "" and absent all mean the end)
+
+
+def parse_page(body: Any, operation: str, status: int = 200) -> Page:
+    try:
+        obj = _obj(body, "the page")
+        items = obj.get("Items", [])
+        if items is None:
+            items = []
+        if not isinstance(items, list):
+            raise ShapeError("the page's Items is not a list")
+        for item in items:
+            _obj(item, "a page item")
+        token = obj.get("ContinuationToken")
+        if token is not None and not isinstance(token, str):
+            raise ShapeError("the page's ContinuationToken is not a string")
+    except ShapeError as exc:
+        raise reject(operation, status, str(exc)) from None
+    return Page(tuple(items), token or None)
+
+
+# --- policies ----------------------------------------------------------------------------------------------
+
+
+def parse_policy(item: Any, operation: str, status: int = 200) -> tuple[str, dict[str, Any]]:
+    """A BackupPolicyDescription -> (name, body without Name), secrets as the cluster masked them."""
+    try:
+        obj = _obj(item, "the backup policy")
+        name = _req_str(obj, "Name", "a backup policy")
+    except ShapeError as exc:
+        raise reject(operation, status, str(exc)) from None
+    return name, {k: v for k, v in obj.items() if k != "Name"}
+
+
+def parse_backup_entity(item: Any, operation: str, status: int = 200) -> EntityRef:
+    """A BackupEntity (GetBackupEnabledEntities) -> EntityRef."""
+    try:
+        obj = _obj(item, "a backup entity")
+        kind = obj.get("EntityKind")
+        if kind == "Application":
+            return EntityRef(_req_str(obj, "ApplicationName", "an Application entity"))
+        if kind == "Service":
+            service = _req_str(obj, "ServiceName", "a Service entity")
+            return EntityRef(application_of(service), service)
+        if kind == "Partition":
+            service = _req_str(obj, "ServiceName", "a Partition entity")
+            partition = _req_str(obj, "PartitionId", "a Partition entity")
+            return EntityRef(application_of(service), service, partition)
+        raise ShapeError(f"unknown EntityKind {kind!r}")
+    except ShapeError as exc:
+        raise reject(operation, status, str(exc)) from None
+
+
+def application_of(service: str) -> str:
+    """The application of a two-segment service name; deeper names need their application from context."""
+    if not service.startswith("fabric:/"):
+        raise ShapeError(f"not a fabric:/ name: {service!r}")
+    rest = service[len("fabric:/") :]
+    if "/" not in rest:
+        raise ShapeError(f"not a service name: {service!r}")
+    return "fabric:/" + rest.split("/", 1)[0]
+
+
+# --- cluster queries ---------------------------------------------------------------------------------------
+
+
+def parse_application(item: Any, operation: str, status: int = 200) -> LiveApplication:
+    try:
+        obj = _obj(item, "an ApplicationInfo")
+        name = _req_str(obj, "Name", "an ApplicationInfo")
+        type_name = obj.get("TypeName")
+        if not name.startswith("fabric:/"):
+            raise ShapeError(f"application name {name!r} is not a fabric:/ name")
+    except ShapeError as exc:
+        raise reject(operation, status, str(exc)) from None
+    return LiveApplication(name, type_name if isinstance(type_name, str) else None)
+
+
+def parse_service(item: Any, operation: str, status: int = 200) -> LiveService:
+    try:
+        obj = _obj(item, "a ServiceInfo")
+        name = _req_str(obj, "Name", "a ServiceInfo")
+        kind = obj.get("ServiceKind")
+        if kind not in ("Stateful", "Stateless"):
+            raise ShapeError(f"service {name} has ServiceKind {kind!r}")
+        persisted = _bool(obj.get("HasPersistedState"), f"HasPersistedState of {name}")
+    except ShapeError as exc:
+        raise reject(operation, status, str(exc)) from None
+    return LiveService(name, cast(ServiceKind, kind), persisted and kind == "Stateful")
+
+
+def parse_partition(item: Any, operation: str, status: int = 200) -> LivePartition:
+    try:
+        obj = _obj(item, "a ServicePartitionInfo")
+        info = _obj(obj.get("PartitionInformation"), "PartitionInformation")
+        pid = _req_str(info, "Id", "PartitionInformation")
+        kind = info.get("ServicePartitionKind")
+        if kind == "Int64Range":
+            low = _int_or_none(info.get("LowKey"), f"LowKey of partition {pid}")
+            high = _int_or_none(info.get("HighKey"), f"HighKey of partition {pid}")
+            if low is None or high is None:
+                raise ShapeError(f"Int64Range partition {pid} has no LowKey/HighKey")
+            return LivePartition(pid, "Int64Range", low_key=low, high_key=high)
+        if kind == "Named":
+            return LivePartition(pid, "Named", name=_req_str(info, "Name", f"Named partition {pid}"))
+        if kind == "Singleton":
+            return LivePartition(pid, cast(PartitionKind, kind))
+        raise ShapeError(f"partition {pid} has ServicePartitionKind {kind!r}")
+    except ShapeError as exc:
+        raise reject(operation, status, str(exc)) from None
+
+
+# --- backup configuration info (§5.4) ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BackupConfigurationItem:
+    """One GetBackupConfigurationInfo item as reported: effective values, with the level they come from."""
+
+    ref: EntityRef
+    policy: str | None
+    policy_inherited_from: str  # a Level, or "Invalid" when no policy applies
+    suspended: bool
+    suspension_inherited_from: str  # a Level, or "Invalid" when not suspended
+
+    @property
+    def kind(self) -> Level:
+        return self.ref.level
+
+    @property
+    def explicit_policy(self) -> str | None:
+        """The policy mapped at exactly this level, if any."""
+        return self.policy if self.policy and self.policy_inherited_from == self.kind else None
+
+    @property
+    def explicitly_suspended(self) -> bool:
+        return self.suspended and self.suspension_inherited_from == self.kind
+
+
+def _ancestor(ref: EntityRef, level: str) -> EntityRef | None:
+    for node in ref.lineage():
+        if node.level == level:
+            return node
+    return None
+
+
+def parse_configuration_item(
+    item: Any, queried: EntityRef, operation: str, status: int = 200
+) -> BackupConfigurationItem | None:
+    """One item, read in the context of the queried entity (it names the application of deep service names).
+
+    Returns None for an item outside the queried entity: the 6.4 server matches children by string prefix, so
+    querying ``fabric:/app`` also lists ``fabric:/app2/...`` (SF-BACKUP-API.md §1).
+    """
+    try:
+        obj = _obj(item, "a BackupConfigurationInfo item")
+        kind = obj.get("Kind")
+        if kind == "Application":
+            name = _req_str(obj, "ApplicationName", "an Application item")
+            if name != queried.application:
+                return None
+            ref = EntityRef(name)
+        elif kind == "Service":
+            service = _req_str(obj, "ServiceName", "a Service item")
+            if not _within(service, queried):
+                return None
+            ref = EntityRef(queried.application, service)
+        elif kind == "Partition":
+            service = _req_str(obj, "ServiceName", "a Partition item")
+            partition = _req_str(obj, "PartitionId", "a Partition item")
+            if not _within(service, queried) or (queried.partition not in (None, partition)):
+                return None
+            ref = EntityRef(queried.application, service, partition)
+        else:
+            raise ShapeError(f"unknown Kind {kind!r}")
+        policy = _str(obj, "PolicyName", "an item", optional=True)
+        inherited = obj.get("PolicyInheritedFrom", "Invalid" if policy is None else None)
+        if not isinstance(inherited, str):
+            raise ShapeError(f"item {ref.address} has no PolicyInheritedFrom")
+        suspension = obj.get("SuspensionInfo")
+        suspended, suspension_from = False, "Invalid"
+        if suspension is not None:
+            info = _obj(suspension, f"SuspensionInfo of {ref.address}")
+            suspended = _bool(info.get("IsSuspended"), f"IsSuspended of {ref.address}")
+            origin = info.get("SuspensionInheritedFrom", "Invalid")
+            if not isinstance(origin, str):
+                raise ShapeError(f"SuspensionInheritedFrom of {ref.address} is not a string")
+            suspension_from = origin if suspended else "Invalid"
+        if suspended and suspension_from not in LEVELS:
+            raise ShapeError(
+                f"item {ref.address} is suspended but SuspensionInheritedFrom is {suspension_from!r}"
+            )
+        if policy is not None and inherited not in LEVELS:
+            raise ShapeError(f"item {ref.address} has PolicyInheritedFrom {inherited!r}")
+    except ShapeError as exc:
+        raise reject(operation, status, str(exc)) from None
+    return BackupConfigurationItem(ref, policy, inherited, suspended, suspension_from)
+
+
+def _within(service: str, queried: EntityRef) -> bool:
+    if queried.service is not None:
+        return service == queried.service
+    return service.startswith(queried.application + "/")
+
+
+def parse_partition_configuration(
+    body: Any, queried: EntityRef, operation: str, status: int = 200
+) -> list[BackupConfigurationItem]:
+    """The partition level answers one object, or ``null`` when nothing is configured (an empty result)."""
+    if body is None:
+        return []
+    item = parse_configuration_item(body, queried, operation, status)
+    return [item] if item is not None else []
+
+
+@dataclass(frozen=True)
+class ExplicitConfiguration:
+    """The explicit mappings and suspensions that configuration items reveal."""
+
+    mappings: Mapping[EntityRef, str]
+    suspensions: frozenset[EntityRef]
+
+
+def explicit_configuration(items: Iterable[BackupConfigurationItem]) -> ExplicitConfiguration:
+    """Apply the rules of SF-BACKUP-API.md §5.4.
+
+    - an item has an explicit mapping at its level exactly when PolicyInheritedFrom == Kind;
+    - an item inheriting its policy from an ancestor level reveals that ancestor's mapping (the ancestor's own
+      item, when listed, wins);
+    - an item is suspended at its own level exactly when SuspensionInheritedFrom == Kind; a child reporting an
+      ancestor level (e.g. "Application") reveals a suspension at that ancestor.
+    """
+    own: dict[EntityRef, str] = {}
+    revealed: dict[EntityRef, str] = {}
+    suspensions: set[EntityRef] = set()
+    for item in items:
+        if item.policy and item.policy_inherited_from in LEVELS:
+            origin = _ancestor(item.ref, item.policy_inherited_from)
+            if origin == item.ref:
+                own[item.ref] = item.policy
+            elif origin is not None:
+                revealed.setdefault(origin, item.policy)
+        if item.suspended:
+            origin = _ancestor(item.ref, item.suspension_inherited_from)
+            if origin is not None:
+                suspensions.add(origin)
+    return ExplicitConfiguration({**revealed, **own}, frozenset(suspensions))
