@@ -1,0 +1,149 @@
+"""Backup policy bodies in a canonical, comparable form, and their field-level differences.
+
+The server normalises what it stores (SF-BACKUP-API.md §3): durations are truncated and echoed in XmlConvert
+form, run times keep only the UTC time of day, lists are de-duplicated, defaults are filled in, secrets are read
+back as ``****``. Comparing a declared body with a live one is only meaningful after both are brought to the
+form the server would hold; secrets are never compared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from deepdiff import DeepDiff
+
+from sfdeclare.durations import (
+    format_duration,
+    parse_duration,
+    parse_run_time,
+    server_interval,
+    server_retention,
+)
+from sfdeclare.model import SECRET_FIELDS
+from sfdeclare.plan import FieldChange
+
+_DAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
+_DURATION_FIELDS = {"Schedule.Interval", "RetentionPolicy.RetentionDuration"}
+
+
+def _int(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    return value
+
+
+def _bool(value: Any) -> Any:
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return value
+
+
+def _seconds(text: Any, normalise: Any) -> Any:
+    try:
+        return int(normalise(parse_duration(str(text))).total_seconds())
+    except ValueError:
+        return text
+
+
+def _schedule(schedule: Mapping[str, Any]) -> dict[str, Any]:
+    kind = schedule.get("ScheduleKind")
+    out: dict[str, Any] = {"ScheduleKind": kind}
+    if kind == "FrequencyBased":
+        out["Interval"] = _seconds(schedule.get("Interval"), server_interval)
+        return out
+    if kind == "TimeBased":
+        out["ScheduleFrequencyType"] = schedule.get("ScheduleFrequencyType")
+        times = set()
+        for value in schedule.get("RunTimes") or ():
+            try:
+                times.add(parse_run_time(str(value)).strftime("%H:%M:%S"))
+            except ValueError:
+                times.add(str(value))
+        out["RunTimes"] = sorted(times)
+        days = {str(d) for d in schedule.get("RunDays") or ()}
+        out["RunDays"] = sorted(days, key=lambda d: _DAYS.index(d) if d in _DAYS else 99)
+        return out
+    return dict(schedule)
+
+
+def _storage(storage: Mapping[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in storage.items() if k not in SECRET_FIELDS and v is not None}
+    out.setdefault("FriendlyName", "")
+    return out
+
+
+def _retention(retention: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if retention is None:
+        return None
+    return {
+        "RetentionPolicyType": retention.get("RetentionPolicyType"),
+        "RetentionDuration": _seconds(retention.get("RetentionDuration"), server_retention),
+        "MinimumNumberOfBackups": _int(retention.get("MinimumNumberOfBackups", 0)),
+    }
+
+
+def canonical(body: Mapping[str, Any]) -> dict[str, Any]:
+    """The form the server would hold for ``body``, without secrets; equal forms mean equal policies."""
+    schedule = body.get("Schedule")
+    storage = body.get("Storage")
+    retention = body.get("RetentionPolicy")
+    return {
+        "AutoRestoreOnDataLoss": bool(_bool(body.get("AutoRestoreOnDataLoss", False))),
+        "MaxIncrementalBackups": _int(body.get("MaxIncrementalBackups")),
+        "Schedule": _schedule(schedule) if isinstance(schedule, Mapping) else schedule,
+        "Storage": _storage(storage) if isinstance(storage, Mapping) else storage,
+        "RetentionPolicy": _retention(retention) if isinstance(retention, Mapping) else None,
+    }
+
+
+def _display(path: str, value: Any) -> Any:
+    if path in _DURATION_FIELDS and isinstance(value, int) and not isinstance(value, bool):
+        from datetime import timedelta
+
+        return format_duration(timedelta(seconds=value))
+    return value
+
+
+def _dotted(deepdiff_path: str) -> str:
+    # "root['Schedule']['Interval']" -> "Schedule.Interval"; list indexes keep their brackets.
+    text = deepdiff_path.removeprefix("root")
+    parts: list[str] = []
+    for piece in text.replace("]", "").split("["):
+        if not piece:
+            continue
+        parts.append(piece.strip("'\"") if piece[0] in "'\"" else f"[{piece}]")
+    dotted = ""
+    for part in parts:
+        dotted += part if part.startswith("[") or not dotted else "." + part
+    return dotted
+
+
+def _lookup(tree: Any, dotted: str) -> Any:
+    node = tree
+    for key in dotted.split("."):
+        if isinstance(node, Mapping):
+            node = node.get(key)
+        else:
+            return None
+    return node
+
+
+def field_changes(live: Mapping[str, Any], desired: Mapping[str, Any]) -> tuple[FieldChange, ...]:
+    """Field-level differences between two bodies, after canonicalisation. Empty when they are equal."""
+    before = canonical(live)
+    after = canonical(desired)
+    if before == after:
+        return ()
+    diff = DeepDiff(before, after, ignore_order=True, view="tree")
+    paths: set[str] = set()
+    for items in diff.values():
+        for item in items:
+            path = _dotted(item.path())
+            # a list-member change is reported for the whole list: that is what a reader compares
+            paths.add(path.split("[", 1)[0] if "[" in path else path)
+    return tuple(
+        FieldChange(p, _display(p, _lookup(before, p)), _display(p, _lookup(after, p))) for p in sorted(paths)
+    )

@@ -1,0 +1,73 @@
+"""The plan as a pull-request comment: summary and warnings first, details folded, grouped by application."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from sfdeclare.plan import Change, Plan, summary_line
+from sfdeclare.render.common import detail_lines, symbol, verb
+
+GITHUB_COMMENT_LIMIT = 65_536
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _header(plan: Plan) -> list[str]:
+    lines = ["### sfdeclare plan", ""]
+    destructive = [c for c in plan.changes if c.destructive]
+    if destructive:
+        lines += [
+            "> [!WARNING]",
+            f"> {len(destructive)} destructive action(s): applying needs `--allow-destructive`.",
+        ]
+        lines += [f"> - `{c.address}` {_cell(verb(c))}" for c in destructive[:20]]
+        if len(destructive) > 20:
+            lines.append(f"> - ... and {len(destructive) - 20} more")
+        lines.append("")
+    lines += [f"**{summary_line(plan)}**", ""]
+    if plan.empty:
+        return lines
+    counts = Counter(c.action.value for c in plan.changes)
+    lines += ["| action | count |", "|---|---:|"]
+    lines += [f"| `{action}` | {n} |" for action, n in sorted(counts.items(), key=lambda kv: kv[0])]
+    lines.append("")
+    return lines
+
+
+def _block(title: str, changes: list[Change]) -> list[str]:
+    lines = [
+        f"<details><summary>{title} ({len(changes)} action{'s' if len(changes) != 1 else ''})</summary>",
+        "",
+    ]
+    lines += ["| | address | change | reason |", "|---|---|---|---|"]
+    for c in changes:
+        mark = "!!" if c.destructive else symbol(c)
+        detail = "<br>".join(_cell(line) for line in detail_lines(c))
+        change = _cell(verb(c)) + (f"<br>{detail}" if detail else "")
+        lines.append(f"| `{mark}` | `{_cell(c.address)}` | {change} | {_cell(c.reason)} |")
+    lines += ["", "</details>", ""]
+    return lines
+
+
+def render_plan(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT) -> str:
+    """Markdown for a PR comment; past ``limit`` characters only the summary and a pointer remain."""
+    lines = _header(plan)
+    if plan.empty:
+        return "\n".join(lines)
+    groups: dict[str, list[Change]] = {}
+    for c in plan.changes:
+        groups.setdefault(c.application or "policies", []).append(c)
+    for title in sorted(groups, key=lambda g: (g != "policies", g)):
+        lines += _block(title if title == "policies" else f"`{title}`", groups[title])
+    text = "\n".join(lines)
+    if len(text) <= limit:
+        return text
+    short = [
+        *_header(plan),
+        f"_The full plan ({len(plan.changes)} actions) is longer than a comment allows;"
+        " see the plan file or `sfdeclare plan --format json`._",
+        "",
+    ]
+    return "\n".join(short)

@@ -1,0 +1,44 @@
+"""The human plan, read like Terraform's: a legend, one block per action in apply order, a summary line."""
+
+from __future__ import annotations
+
+from sfdeclare.plan import PHASE_NAMES, Plan, summary_line
+from sfdeclare.render.common import LEGEND, detail_lines, symbol, verb
+
+_RED, _GREEN, _YELLOW, _BOLD, _RESET = "\033[31m", "\033[32m", "\033[33m", "\033[1m", "\033[0m"
+EFFECTIVE_SHOWN = 50
+
+
+def _paint(text: str, code: str, color: bool) -> str:
+    return f"{code}{text}{_RESET}" if color else text
+
+
+def render_plan(plan: Plan, *, color: bool = False) -> str:
+    if plan.empty:
+        return summary_line(plan) + "\n"
+    lines = [LEGEND, ""]
+    for phase, changes in plan.phases():
+        lines.append(_paint(f"# phase {phase}: {PHASE_NAMES[phase]}", _BOLD, color))
+        for c in changes:
+            mark = symbol(c)
+            code = _RED if mark == "-" else _GREEN if mark == "+" else _YELLOW
+            head = f"  {mark} {c.address} {verb(c)}"
+            if c.destructive:
+                head = f"!!{head[2:]}  (destructive)"
+                code = _RED
+            lines.append(_paint(head, code, color))
+            lines.append(f"      reason: {c.reason}")
+            lines.extend(f"      {line}" for line in detail_lines(c))
+            if c.depends_on:
+                lines.append(f"      after: {', '.join(c.depends_on)}")
+        lines.append("")
+    if plan.effective_changes:
+        lines.append(_paint("Effective backup changes:", _BOLD, color))
+        for e in plan.effective_changes[:EFFECTIVE_SHOWN]:
+            lines.append(f"  {e.address}: {e.before.describe()} -> {e.after.describe()}")
+        hidden = len(plan.effective_changes) - EFFECTIVE_SHOWN
+        if hidden > 0:
+            lines.append(f"  ... and {hidden} more (see --format json)")
+        lines.append("")
+    lines.append(_paint(summary_line(plan), _BOLD, color))
+    return "\n".join(lines) + "\n"
