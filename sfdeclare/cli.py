@@ -89,6 +89,19 @@ def _dispatch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     raise AssertionError(f"unhandled command {args.command!r}")
 
 
+def report_error(exc: SfdeclareError, err: TextIO) -> None:
+    """Every diagnostic an error carries, one per line (file:line:col first), then nothing else."""
+    diagnostics = getattr(exc, "diagnostics", ())
+    if not diagnostics:
+        err.write(f"error: {exc}\n")
+        return
+    for d in diagnostics:
+        err.write(f"{d}\n")
+    errors = sum(1 for d in diagnostics if d.severity == "error")
+    warnings = len(diagnostics) - errors
+    err.write(f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}\n")
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
@@ -107,7 +120,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     except SfdeclareError as exc:
         if debug:
             traceback.print_exc(file=err)
-        err.write(f"error: {exc}\n")
+        report_error(exc, err)
         return EXIT_ERROR
     except Exception as exc:  # a bug: still one line, the traceback only on request
         if debug:
