@@ -188,7 +188,8 @@ def test_pages() -> None:
     )
     assert wire.parse_page({"ContinuationToken": "", "Items": []}, "op").continuation is None
     assert wire.parse_page({"Items": None}, "op") == wire.Page((), None)
-    for bad in (None, [], {"Items": {}}, {"Items": [1]}, {"Items": [], "ContinuationToken": 3}):
+    bads: list[Any] = [None, [], {"Items": {}}, {"Items": [1]}, {"Items": [], "ContinuationToken": 3}]
+    for bad in bads:
         with pytest.raises(ClusterError, match=r"^op: 200: unexpected reply"):
             wire.parse_page(bad, "op")
 

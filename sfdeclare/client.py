@@ -1,0 +1,484 @@
+"""The REST client: the only module (besides the emulator) that imports httpx.
+
+Typed calls for everything the planner, applier, drift and import need; paging, retries, TLS and auth. Errors
+from below (httpx, ssl, sockets, FabricError bodies) are translated here, once, into ClusterError lines that say
+what to check. No message ever holds a request or response body.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import ssl
+import sys
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from sfdeclare import interpolate, routes, wire
+from sfdeclare.endpoint import Endpoint, parse_endpoint
+from sfdeclare.errors import ClusterError
+from sfdeclare.model import (
+    SECRET_FIELDS,
+    ClusterSettings,
+    EntityRef,
+    LiveApplication,
+    LivePartition,
+    LiveService,
+)
+from sfdeclare.retry import (
+    ClusterRequestError,
+    RetryPolicy,
+    is_ambiguous,
+    is_transient,
+    parse_retry_after,
+)
+from sfdeclare.routes import ApiOptions, WireRequest
+from sfdeclare.tls import ThumbprintMismatch, build_ssl_context
+
+CONNECT_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A successful (2xx) answer: its status, its parsed JSON body (None when empty), how many attempts it
+    took, and whether an earlier attempt of this write may have been carried out already (``ambiguous``)."""
+
+    status: int
+    body: Any
+    attempts: int = 1
+    ambiguous: bool = False
+
+
+def _stderr_warn(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+class Client:
+    """A pooled, thread-safe connection to one cluster (or to the emulator, in-process or served)."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        *,
+        settings: ClusterSettings | None = None,
+        base_dir: str = ".",
+        env: Mapping[str, str] | None = None,
+        retry: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+        parallelism: int = 10,
+        timeout: int = 60,
+        warn: Callable[[str], None] | None = None,
+    ) -> None:
+        self.settings = settings or ClusterSettings()
+        self.base_dir = base_dir
+        self.env: Mapping[str, str] = os.environ if env is None else env
+        self.retry = retry or RetryPolicy()
+        self.api = ApiOptions.from_settings(self.settings, timeout)
+        self.endpoint: Endpoint = parse_endpoint(endpoint, base_dir=".")
+        self._warn = warn or _stderr_warn
+        self._lock = threading.Lock()
+        self._requests = 0
+        headers = {"Accept": "application/json"}
+        if self.settings.token:
+            token = interpolate.resolve(
+                self.settings.token, env=self.env, base_dir=base_dir, where=self.settings.location
+            )
+            headers["Authorization"] = f"Bearer {token}"
+            if not self.endpoint.is_https and self.endpoint.kind == "http":
+                self._warn(f"warning: sending cluster.token over plain http to {self.endpoint.url}")
+        verify: ssl.SSLContext | bool = True
+        if transport is None and self.endpoint.kind == "emulator":
+            transport = self._emulator_transport()
+        elif transport is None and self.endpoint.is_https:
+            verify = build_ssl_context(self.settings.tls, base_dir, self._warn)
+        size = max(1, parallelism)
+        self._http = httpx.Client(
+            base_url=self.endpoint.url,
+            headers=headers,
+            transport=transport,
+            verify=verify,
+            timeout=httpx.Timeout(timeout + 10.0, connect=CONNECT_TIMEOUT),
+            limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
+            trust_env=self.endpoint.kind == "http",
+        )
+
+    def _emulator_transport(self) -> httpx.BaseTransport:
+        from sfdeclare.emulator.transport import EmulatorTransport  # the emulator stays optional
+
+        assert self.endpoint.state_path is not None
+        runtime = "6.2" if self.api.is_pre_64 else "6.4"
+        transport: httpx.BaseTransport = EmulatorTransport(self.endpoint.state_path, runtime=runtime)
+        return transport
+
+    # --- lifecycle -------------------------------------------------------------------------------------------
+
+    @property
+    def requests(self) -> int:
+        """HTTP requests made so far (every attempt counts)."""
+        with self._lock:
+            return self._requests
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # --- sending ---------------------------------------------------------------------------------------------
+
+    def send(self, req: WireRequest, *, secrets_env: Mapping[str, str] | None = None) -> Reply:
+        """Send one request (retrying transient failures) and return its 2xx Reply; raise ClusterRequestError.
+
+        ``${env:...}`` / ``${file:...}`` references in the body are resolved here, from ``secrets_env`` (or the
+        client's environment); their values never reach an error message.
+        """
+        content: bytes | None = None
+        secrets: list[str] = []
+        if req.body is not None:
+            resolved = interpolate.resolve_tree(
+                dict(req.body), env=self.env if secrets_env is None else secrets_env, base_dir=self.base_dir
+            )
+            secrets = _sensitive_values(req.body, resolved)
+            content = json.dumps(resolved, separators=(",", ":")).encode()
+        headers = {"Content-Type": "application/json"} if content is not None else {}
+        started = self.retry.clock()
+        attempt = 0
+        ambiguous = False
+        while True:
+            attempt += 1
+            with self._lock:
+                self._requests += 1
+            try:
+                response = self._http.request(
+                    req.method, req.path, params=list(req.query), content=content, headers=headers
+                )
+            except httpx.TransportError as exc:
+                message, retryable, maybe_done = self._describe_transport_error(exc)
+                ambiguous = ambiguous or (maybe_done and req.method != "GET")
+                delay = self.retry.next_delay(attempt, started, None) if retryable else None
+                if delay is None:
+                    raise ClusterRequestError(
+                        req.operation,
+                        _scrub(message + _attempts_note(attempt), secrets),
+                        transient=retryable,
+                        attempts=attempt,
+                        ambiguous=ambiguous,
+                    ) from None
+                self.retry.sleep(delay)
+                continue
+            status = response.status_code
+            raw = response.content
+            response.close()
+            if 200 <= status < 300:
+                return Reply(status, self._parse_body(raw, req.operation, status), attempt, ambiguous)
+            error = wire.parse_fabric_error(_loads(raw))
+            code = error.code if error else None
+            transient = is_transient(status, code)
+            ambiguous = ambiguous or (is_ambiguous(status, code) and req.method != "GET")
+            delay = None
+            if transient:
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                delay = self.retry.next_delay(attempt, started, retry_after)
+            if delay is None:
+                message = self._error_message(req, status, error)
+                raise ClusterRequestError(
+                    req.operation,
+                    _scrub(message + (_attempts_note(attempt) if transient else ""), secrets),
+                    status=status,
+                    code=code,
+                    transient=transient,
+                    attempts=attempt,
+                    ambiguous=ambiguous,
+                )
+            self.retry.sleep(delay)
+
+    def _parse_body(self, raw: bytes, operation: str, status: int) -> Any:
+        if not raw.strip():
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise wire.reject(
+                operation, status, "the body is not JSON (is the endpoint a Service Fabric cluster?)"
+            ) from None
+
+    def _error_message(self, req: WireRequest, status: int, error: wire.FabricError | None) -> str:
+        version = dict(req.query).get("api-version", "")
+        if error is not None and status == 400 and "api version" in error.message.lower():
+            if version.endswith("-preview"):
+                return (
+                    f'the cluster refused api-version {version}: set cluster.api_version to "6.4" '
+                    "(6.2-preview is only for 6.2/6.3 runtimes)"
+                )
+            return (
+                f'the cluster refused api-version {version}: set cluster.api_version to "6.2-preview" '
+                "for 6.2/6.3 runtimes"
+            )
+        if error is not None:
+            return error.message or "(no message)"
+        if status in (401, 403):
+            return "access denied: check cluster.token or the client certificate (cluster.tls.client_cert)"
+        return (
+            f"HTTP {status} without a Service Fabric error body (is the endpoint a Service Fabric cluster?)"
+        )
+
+    def _describe_transport_error(self, exc: httpx.TransportError) -> tuple[str, bool, bool]:
+        """(one-line message, retryable, the request may have reached the server)."""
+        where = self.endpoint.url
+        chain = _causes(exc)
+        mismatch = next((e for e in chain if isinstance(e, ThumbprintMismatch)), None)
+        if mismatch is not None:
+            return (
+                f"the certificate of {where} (SHA-1 thumbprint {mismatch.presented_sha1}) does not match "
+                "cluster.tls.server_cert_thumbprint",
+                False,
+                False,
+            )
+        tls = self.settings.tls
+        untrusted = next((e for e in chain if isinstance(e, ssl.SSLCertVerificationError)), None)
+        if untrusted is not None:
+            if untrusted.verify_code == 62 or "hostname" in str(untrusted).lower():
+                return (
+                    f"the certificate of {where} is not issued for host {_host(where)} "
+                    "(use the name in the certificate, or set cluster.tls.server_cert_thumbprint)",
+                    False,
+                    False,
+                )
+            if tls.ca_bundle:
+                trust = f"is not trusted by ca_bundle {tls.ca_bundle} (or set server_cert_thumbprint)"
+            else:
+                trust = "is not trusted by this machine's CAs: set cluster.tls.ca_bundle or server_cert_thumbprint"
+            return f"the certificate of {where} {trust}", False, False
+        tls_error = next((e for e in chain if isinstance(e, ssl.SSLError)), None)
+        if tls_error is not None and not isinstance(tls_error, (ssl.SSLEOFError, ssl.SSLZeroReturnError)):
+            reason = (tls_error.reason or str(tls_error)).lower()
+            if "wrong_version_number" in reason or "record layer" in reason or "http_request" in reason:
+                return (
+                    f"TLS with {where} failed: the endpoint does not speak TLS (use http://?)",
+                    False,
+                    False,
+                )
+            if "alert" in reason:
+                hint = (
+                    "does the cluster require a client certificate? set cluster.tls.client_cert"
+                    if not tls.client_cert
+                    else f"does the cluster trust the client certificate {tls.client_cert}?"
+                )
+                return f"{where} refused the TLS handshake ({tls_error.reason}): {hint}", False, False
+            return (
+                f"TLS with {where} failed ({tls_error.reason or tls_error}): check cluster.tls",
+                False,
+                False,
+            )
+        if any(isinstance(e, socket.gaierror) for e in chain):
+            return f"cannot resolve the host of {where} -- is the cluster endpoint right?", True, False
+        if any(isinstance(e, ConnectionRefusedError) for e in chain):
+            return (
+                f"cannot connect to {where}: connection refused -- is the cluster endpoint right?",
+                True,
+                False,
+            )
+        if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)):
+            return (
+                f"cannot connect to {where}: no answer within {CONNECT_TIMEOUT:g}s -- "
+                "is the cluster endpoint right and reachable?",
+                True,
+                False,
+            )
+        if isinstance(exc, httpx.ConnectError):
+            return f"cannot connect to {where}: {_reason(exc)} -- is the cluster endpoint right?", True, False
+        if isinstance(exc, httpx.TimeoutException):
+            return f"{where} did not answer in time", True, True
+        if isinstance(exc, (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)):
+            return f"the connection to {where} broke before an answer arrived ({_reason(exc)})", True, True
+        return f"talking to {where} failed: {_reason(exc)}", False, True
+
+    # --- paging ----------------------------------------------------------------------------------------------
+
+    def _items(self, build: Callable[[str | None], WireRequest]) -> Iterator[tuple[Mapping[str, Any], str]]:
+        """Every item of a paged listing (following tokens until null / "" / absent), with the operation."""
+        token: str | None = None
+        seen: set[str] = set()
+        while True:
+            req = build(token)
+            reply = self.send(req)
+            page = wire.parse_page(reply.body, req.operation, reply.status)
+            for item in page.items:
+                yield item, req.operation
+            if page.continuation is None:
+                return
+            if page.continuation in seen:
+                raise wire.reject(req.operation, reply.status, "the cluster repeated a continuation token")
+            seen.add(page.continuation)
+            token = page.continuation
+
+    # --- backup policies -------------------------------------------------------------------------------------
+
+    def list_policies(self) -> dict[str, dict[str, Any]]:
+        """Every backup policy: name -> body without Name (secrets masked as the cluster reads them back)."""
+        policies: dict[str, dict[str, Any]] = {}
+        for item, operation in self._items(lambda token: routes.list_policies(self.api, token)):
+            name, body = wire.parse_policy(item, operation)
+            policies[name] = body
+        return policies
+
+    def get_policy(self, name: str) -> dict[str, Any] | None:
+        req = routes.get_policy(name, self.api)
+        try:
+            reply = self.send(req)
+        except ClusterError as exc:
+            if exc.status == 404 and exc.code == wire.POLICY_DOES_NOT_EXIST:
+                return None
+            raise
+        return wire.parse_policy(reply.body, req.operation, reply.status)[1]
+
+    def create_policy(
+        self, name: str, body: Mapping[str, Any], *, secrets_env: Mapping[str, str] | None = None
+    ) -> Reply:
+        return self.send(routes.create_policy(name, body, self.api), secrets_env=secrets_env)
+
+    def update_policy(
+        self, name: str, body: Mapping[str, Any], *, secrets_env: Mapping[str, str] | None = None
+    ) -> Reply:
+        return self.send(routes.update_policy(name, body, self.api), secrets_env=secrets_env)
+
+    def delete_policy(self, name: str) -> Reply:
+        return self.send(routes.delete_policy(name, self.api))
+
+    def policy_entities(self, name: str) -> list[EntityRef]:
+        """The entities explicitly mapped to a policy, anywhere on the cluster."""
+        return [
+            wire.parse_backup_entity(item, operation)
+            for item, operation in self._items(lambda token: routes.policy_entities(name, self.api, token))
+        ]
+
+    # --- mappings and suspensions ----------------------------------------------------------------------------
+
+    def enable_backup(self, ref: EntityRef, policy: str) -> Reply:
+        return self.send(routes.enable_backup(ref, policy, self.api))
+
+    def disable_backup(self, ref: EntityRef, clean_backup: bool = False) -> Reply:
+        return self.send(routes.disable_backup(ref, clean_backup, self.api))
+
+    def suspend_backup(self, ref: EntityRef) -> Reply:
+        return self.send(routes.suspend_backup(ref, self.api))
+
+    def resume_backup(self, ref: EntityRef) -> Reply:
+        return self.send(routes.resume_backup(ref, self.api))
+
+    def configuration_info(self, ref: EntityRef) -> list[wire.BackupConfigurationItem]:
+        """GetBackupConfigurationInfo of an entity; "nothing configured" (404 BACKUP_NOT_ENABLED, or null at
+        partition level) is an empty list."""
+        try:
+            if ref.partition is not None:
+                req = routes.configuration_info(ref, self.api)
+                reply = self.send(req)
+                return wire.parse_partition_configuration(reply.body, ref, req.operation, reply.status)
+            parsed = [
+                wire.parse_configuration_item(item, ref, operation)
+                for item, operation in self._items(
+                    lambda token: routes.configuration_info(ref, self.api, token)
+                )
+            ]
+        except ClusterError as exc:
+            if exc.status == 404 and exc.code == wire.BACKUP_NOT_ENABLED:
+                return []
+            raise
+        return [item for item in parsed if item is not None]
+
+    # --- cluster queries -------------------------------------------------------------------------------------
+
+    def list_applications(self) -> list[LiveApplication]:
+        return [
+            wire.parse_application(item, operation)
+            for item, operation in self._items(lambda token: routes.list_applications(self.api, token))
+        ]
+
+    def list_services(self, app: str) -> list[LiveService]:
+        """The services of an application; a missing application raises 404 FABRIC_E_APPLICATION_NOT_FOUND."""
+        return [
+            wire.parse_service(item, operation)
+            for item, operation in self._items(lambda token: routes.list_services(app, self.api, token))
+        ]
+
+    def list_partitions(self, service: str) -> list[LivePartition]:
+        return [
+            wire.parse_partition(item, operation)
+            for item, operation in self._items(lambda token: routes.list_partitions(service, self.api, token))
+        ]
+
+    def get_service(self, app: str, service: str) -> LiveService | None:
+        """One service, or None when the cluster answers 204 (no such service)."""
+        req = routes.get_service(app, service, self.api)
+        reply = self.send(req)
+        return None if reply.body is None else wire.parse_service(reply.body, req.operation, reply.status)
+
+    def get_partition(self, partition_id: str) -> LivePartition | None:
+        req = routes.get_partition(partition_id, self.api)
+        reply = self.send(req)
+        return None if reply.body is None else wire.parse_partition(reply.body, req.operation, reply.status)
+
+
+# --- helpers -------------------------------------------------------------------------------------------------
+
+
+def _loads(raw: bytes) -> Any:
+    try:
+        return json.loads(raw) if raw.strip() else None
+    except ValueError:
+        return None
+
+
+def _attempts_note(attempts: int) -> str:
+    return f" (gave up after {attempts} attempts)" if attempts > 1 else ""
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    node: BaseException | None = exc
+    while node is not None and node not in chain:
+        chain.append(node)
+        node = node.__cause__ or node.__context__
+    return chain
+
+
+def _reason(exc: BaseException) -> str:
+    deepest = _causes(exc)[-1]
+    text = str(deepest) or type(deepest).__name__
+    return text.splitlines()[0] if text else type(deepest).__name__
+
+
+def _host(url: str) -> str:
+    return httpx.URL(url).host
+
+
+def _sensitive_values(original: Any, resolved: Any, key: str = "") -> list[str]:
+    """Values that came from a reference, or sit in a secret field: to be scrubbed from server messages."""
+    found: list[str] = []
+    if isinstance(original, Mapping) and isinstance(resolved, Mapping):
+        for name, value in original.items():
+            found.extend(_sensitive_values(value, resolved.get(name), str(name)))
+    elif isinstance(original, (list, tuple)) and isinstance(resolved, list):
+        for value, out in zip(original, resolved, strict=False):
+            found.extend(_sensitive_values(value, out, key))
+    elif isinstance(resolved, str) and resolved and (key in SECRET_FIELDS or original != resolved):
+        found.append(resolved)
+    return found
+
+
+def _scrub(message: str, secrets: list[str]) -> str:
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= 4:
+            message = message.replace(secret, "****")
+    return message

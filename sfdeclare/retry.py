@@ -1,0 +1,108 @@
+"""When a failed cluster call is worth repeating, and how long to wait (PRODUCT.md §5).
+
+Retried: connection errors, 429, 503, 504, and 500 with a transient FabricError code. Everything else fails at
+once. Waits grow exponentially with full jitter, Retry-After (seconds or an HTTP date) is honoured, and both the
+number of attempts and the total time are bounded. Sleep, randomness and the clock are injected so tests never
+wait.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sfdeclare.errors import ClusterError
+
+TRANSIENT_STATUSES = frozenset({429, 503, 504})
+TRANSIENT_CODES = frozenset(
+    {
+        "FABRIC_E_TIMEOUT",
+        "FABRIC_E_NOT_PRIMARY",
+        "FABRIC_E_NOT_READY",
+        "FABRIC_E_RECONFIGURATION_PENDING",
+        "FABRIC_E_SERVICE_OFFLINE",
+        "FABRIC_E_NO_WRITE_QUORUM",
+    }
+)
+# A write that failed this way may still have been carried out by the server.
+AMBIGUOUS_CODES = frozenset({"FABRIC_E_TIMEOUT"})
+
+
+def is_transient(status: int, code: str | None) -> bool:
+    if status in TRANSIENT_STATUSES:
+        return True
+    return status == 500 and code in TRANSIENT_CODES
+
+
+def is_ambiguous(status: int, code: str | None) -> bool:
+    """After this answer, did the server possibly carry out the request anyway?"""
+    return status == 504 or code in AMBIGUOUS_CODES
+
+
+def parse_retry_after(value: str | None, now: Callable[[], float] = time.time) -> float | None:
+    """Retry-After as seconds to wait: delta-seconds, or an HTTP date; None when absent or unreadable."""
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return None
+        return max(0.0, when.timestamp() - now())
+    if seconds != seconds or seconds < 0:  # NaN or negative
+        return None
+    return seconds
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 6
+    base_delay: float = 0.2
+    max_delay: float = 5.0
+    total_timeout: float = 60.0
+    sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
+    random: Callable[[], float] = field(default=random.random, compare=False)
+    clock: Callable[[], float] = field(default=time.monotonic, compare=False)
+
+    def backoff(self, attempt: int) -> float:
+        """Full jitter: uniform in [0, min(max_delay, base_delay * 2**(attempt-1))]; ``attempt`` counts from 1."""
+        cap = min(self.max_delay, self.base_delay * (2.0 ** max(0, attempt - 1)))
+        return cap * self.random()
+
+    def next_delay(self, attempt: int, started: float, retry_after: float | None) -> float | None:
+        """How long to wait before attempt ``attempt + 1``, or None when the budget is spent."""
+        if attempt >= self.max_attempts:
+            return None
+        delay = retry_after if retry_after is not None else self.backoff(attempt)
+        if self.clock() - started + delay > self.total_timeout:
+            return None
+        return delay
+
+
+NO_RETRY = RetryPolicy(max_attempts=1)
+
+
+class ClusterRequestError(ClusterError):
+    """A ClusterError from one request, with how many attempts were made and whether an earlier attempt of a
+    write may have been carried out (``ambiguous``): the applier then reconciles a 409/404 answer."""
+
+    def __init__(
+        self,
+        operation: str,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        transient: bool = False,
+        attempts: int = 1,
+        ambiguous: bool = False,
+    ) -> None:
+        super().__init__(operation, message, status=status, code=code, transient=transient)
+        self.attempts = attempts
+        self.ambiguous = ambiguous
