@@ -14,7 +14,8 @@ import ssl
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any
 
@@ -26,10 +27,14 @@ from sfdeclare.errors import ClusterError
 from sfdeclare.model import (
     SECRET_FIELDS,
     ClusterSettings,
+    Declaration,
     EntityRef,
     LiveApplication,
     LivePartition,
     LiveService,
+    LiveState,
+    application_name,
+    service_name,
 )
 from sfdeclare.retry import (
     ClusterRequestError,
@@ -428,6 +433,94 @@ class Client:
         req = routes.get_partition(partition_id, self.api)
         reply = self.send(req)
         return None if reply.body is None else wire.parse_partition(reply.body, req.operation, reply.status)
+
+
+# --- the live state a plan needs -----------------------------------------------------------------------------
+
+_MISSING_ENTITY_CODES = frozenset({wire.APPLICATION_NOT_FOUND, wire.SERVICE_DOES_NOT_EXIST})
+
+
+def read_state(
+    client: Client, declaration: Declaration, *, all_applications: bool = False, parallelism: int = 10
+) -> LiveState:
+    """The live state a plan of ``declaration`` needs, with the fewest requests, independent reads in parallel.
+
+    - every policy: one request (MaxResults=0 means all), more only if the cluster pages anyway;
+    - per declared application: its services, and its application-level GetBackupConfigurationInfo, which lists
+      every explicit mapping in the application and its suspended children (so one request covers them all);
+    - partitions only of services that declare partition-level settings;
+    - every application (GET /Applications, plus each one's configuration) only with ``scope: cluster`` or
+      ``all_applications``.
+
+    A declared application that does not exist is left out of ``applications`` (the planner reports it).
+    """
+    start = client.requests
+    every_app = all_applications or declaration.scope == "cluster"
+    declared = [application_name(name) for name in declaration.applications]
+    partition_services = [
+        service_name(app.name, svc.name)
+        for app in declaration.applications.values()
+        for svc in app.services
+        if svc.partitions
+    ]
+    with ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="sfdeclare-read") as pool:
+        try:
+            policies = pool.submit(client.list_policies)
+            listing = pool.submit(client.list_applications) if every_app else None
+            services = {app: pool.submit(_services_or_none, client, app) for app in declared}
+            configs = {app: pool.submit(client.configuration_info, EntityRef(app)) for app in declared}
+            partitions = {svc: pool.submit(_partitions_or_none, client, svc) for svc in partition_services}
+            applications: dict[str, LiveApplication] = {}
+            if listing is not None:
+                for app in listing.result():
+                    applications[app.name] = app
+                    if app.name not in configs:
+                        configs[app.name] = pool.submit(client.configuration_info, EntityRef(app.name))
+            read_partitions = {svc: future.result() for svc, future in partitions.items()}
+            for app_name, future in services.items():
+                found = future.result()
+                if found is None:
+                    applications.pop(app_name, None)
+                    continue
+                with_partitions = tuple(replace(s, partitions=read_partitions.get(s.name)) for s in found)
+                known = applications.get(app_name, LiveApplication(app_name))
+                applications[app_name] = replace(known, services=with_partitions)
+            mappings: dict[EntityRef, str] = {}
+            suspensions: set[EntityRef] = set()
+            for config_future in configs.values():
+                explicit = wire.explicit_configuration(config_future.result())
+                mappings.update(explicit.mappings)
+                suspensions.update(explicit.suspensions)
+            live_policies = policies.result()
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+    return LiveState(
+        policies=live_policies,
+        applications=applications,
+        mappings=mappings,
+        suspensions=frozenset(suspensions),
+        configured_applications=frozenset(configs),
+        requests=client.requests - start,
+    )
+
+
+def _services_or_none(client: Client, app: str) -> list[LiveService] | None:
+    try:
+        return client.list_services(app)
+    except ClusterError as exc:
+        if exc.status == 404 and exc.code in _MISSING_ENTITY_CODES:
+            return None
+        raise
+
+
+def _partitions_or_none(client: Client, service: str) -> tuple[LivePartition, ...] | None:
+    try:
+        return tuple(client.list_partitions(service))
+    except ClusterError as exc:
+        if exc.status == 404 and exc.code in _MISSING_ENTITY_CODES:
+            return None
+        raise
 
 
 # --- helpers -------------------------------------------------------------------------------------------------
