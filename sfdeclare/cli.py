@@ -27,6 +27,36 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
 
 
+def _add_endpoint(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--endpoint",
+        help="http(s)://host:port or emulator:PATH (overrides SFDECLARE_ENDPOINT and cluster.endpoint)",
+    )
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _add_targeting(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--target",
+        dest="targets",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="limit to this address and what it contains (repeatable), e.g. service[fabric:/App/Svc]",
+    )
+    p.add_argument("--parallelism", type=_positive, default=10, help="concurrent requests (default 10)")
+    p.add_argument("--refresh-secrets", action="store_true", help="re-send every policy that holds a secret")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sfdeclare",
@@ -40,6 +70,33 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check configuration files offline")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--format", choices=["text", "json", "github"], default="text")
+    _add_common(p)
+
+    p = sub.add_parser("plan", help="show what apply would change on the cluster, and why")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    _add_endpoint(p)
+    p.add_argument("--format", choices=["text", "json", "markdown", "github"], default="text")
+    p.add_argument("--out", metavar="FILE", help="write the plan file (JSON) for apply --plan")
+    p.add_argument("--detailed-exitcode", action="store_true", help="exit 2 when there are changes")
+    _add_targeting(p)
+    _add_common(p)
+
+    p = sub.add_parser("apply", help="make the cluster match the configuration (or a reviewed plan file)")
+    p.add_argument("paths", nargs="*", metavar="PATH")
+    p.add_argument("--plan", dest="plan_file", metavar="FILE", help="apply exactly this reviewed plan file")
+    _add_endpoint(p)
+    p.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--allow-destructive", action="store_true", help="allow deleting backups and policies")
+    p.add_argument("--report", dest="report_file", metavar="FILE", help="write a report of every action")
+    p.add_argument("--report-format", choices=["json", "junit", "markdown"], default="json")
+    _add_targeting(p)
+    _add_common(p)
+
+    p = sub.add_parser("explain", help="the effective policy of one entity, now and after the plan, and why")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("address", metavar="ADDRESS", help="application[...], service[...] or partition[...]")
+    _add_endpoint(p)
+    p.add_argument("--parallelism", type=_positive, default=10)
     _add_common(p)
 
     p = sub.add_parser("emulator", help="the local Service Fabric backup emulator")
@@ -67,6 +124,44 @@ def _dispatch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         from sfdeclare.commands import validate
 
         return validate.run(args.paths, fmt=args.format, out=out, err=err)
+    if args.command == "plan":
+        from sfdeclare.commands import plan
+
+        return plan.run(
+            args.paths,
+            endpoint=args.endpoint,
+            fmt=args.format,
+            out_file=args.out,
+            detailed_exitcode=args.detailed_exitcode,
+            targets=args.targets,
+            parallelism=args.parallelism,
+            refresh_secrets=args.refresh_secrets,
+            out=out,
+            err=err,
+        )
+    if args.command == "apply":
+        from sfdeclare.commands import apply
+
+        return apply.run(
+            args.paths,
+            plan_file=args.plan_file,
+            endpoint=args.endpoint,
+            auto_approve=args.auto_approve,
+            allow_destructive=args.allow_destructive,
+            refresh_secrets=args.refresh_secrets,
+            targets=args.targets,
+            parallelism=args.parallelism,
+            report_file=args.report_file,
+            report_format=args.report_format,
+            out=out,
+            err=err,
+        )
+    if args.command == "explain":
+        from sfdeclare.commands import explain
+
+        return explain.run(
+            args.paths, args.address, endpoint=args.endpoint, parallelism=args.parallelism, out=out, err=err
+        )
     if args.command == "emulator" and args.emulator_command == "serve":
         from sfdeclare.commands import emulator
 
@@ -99,7 +194,9 @@ def report_error(exc: SfdeclareError, err: TextIO) -> None:
         err.write(f"{d}\n")
     errors = sum(1 for d in diagnostics if d.severity == "error")
     warnings = len(diagnostics) - errors
-    err.write(f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}\n")
+    err.write(
+        f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}\n"
+    )
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:

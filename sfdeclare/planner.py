@@ -606,3 +606,40 @@ def _within(change: Change, target: str) -> bool:
 def plan(declaration: Declaration, live: LiveState, options: PlanOptions | None = None) -> Plan:
     """Plan the smallest set of actions that makes ``live`` match ``declaration``. Raises PlanError."""
     return _Planner(declaration, live, options or PlanOptions()).plan()
+
+
+def state_after(live: LiveState, changes: Iterable[Change]) -> tuple[dict[EntityRef, str], frozenset[EntityRef]]:
+    """The explicit mappings and suspensions the cluster holds once ``changes`` are applied."""
+    mappings = dict(live.mappings)
+    suspensions = set(live.suspensions)
+    for change in changes:
+        if change.action in _MAPPING_ACTIONS:
+            ref = parse_entity_address(change.address, change.application or "")
+            if change.action is Action.ENABLE_BACKUP and isinstance(change.after, str):
+                mappings[ref] = change.after
+            elif change.action is Action.DISABLE_BACKUP:
+                mappings.pop(ref, None)
+            elif change.action is Action.SUSPEND_BACKUP:
+                suspensions.add(ref)
+            else:
+                suspensions.discard(ref)
+    return mappings, frozenset(suspensions)
+
+
+_MAPPING_ACTIONS = frozenset(
+    {Action.ENABLE_BACKUP, Action.DISABLE_BACKUP, Action.SUSPEND_BACKUP, Action.RESUME_BACKUP}
+)
+
+
+def parse_entity_address(address: str, application: str) -> EntityRef:
+    """``service[fabric:/A/S]`` -> EntityRef; ``application`` says where the application name ends."""
+    kind, _, rest = address.partition("[")
+    if not rest.endswith("]") or kind not in ("application", "service", "partition"):
+        raise ValueError(f"not an entity address: {address!r}")
+    name = rest[:-1]
+    if kind == "application":
+        return EntityRef(name)
+    if kind == "service":
+        return EntityRef(application, name)
+    service, _, partition = name.rpartition("/")
+    return EntityRef(application, service, partition)

@@ -1,0 +1,322 @@
+"""`sfdeclare apply`: plan (or load a reviewed plan), confirm, execute, check convergence, report."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Any, TextIO
+
+import jsonschema
+
+from sfdeclare.applier import ActionResult, ApplyResult, apply_plan, summary_line
+from sfdeclare.client import Client
+from sfdeclare.commands.common import (
+    endpoint_label,
+    open_client,
+    read_live,
+    use_color,
+    write_atomically,
+    write_diagnostics,
+)
+from sfdeclare.config import load_declaration
+from sfdeclare.errors import ApplyError, ConfigError, SfdeclareError
+from sfdeclare.interpolate import resolve_tree
+from sfdeclare.model import (
+    ApplicationDecl,
+    ClusterSettings,
+    Declaration,
+    EntityIdStyle,
+    PartitionDecl,
+    PartitionSelector,
+    ServiceDecl,
+)
+from sfdeclare.plan import (
+    FORMAT_VERSION,
+    PHASE_NAMES,
+    Change,
+    Plan,
+    ReadScope,
+    plan_checksum_ok,
+    plan_from_json,
+)
+from sfdeclare.planner import PlanOptions, live_digest, plan, read_scope
+from sfdeclare.render import report, text
+from sfdeclare.routes import WireRequest
+from sfdeclare.schema_files import load_schema
+
+PROMPT = "Do you want to perform these actions? Only 'yes' will be accepted: "
+MAX_PLAN_FILE_BYTES = 64 * 1024 * 1024
+
+
+class _ClientSender:
+    """The applier's view of a client: send a request, read a policy back."""
+
+    def __init__(self, client: Client, env: Mapping[str, str]) -> None:
+        self.client = client
+        self.env = env
+
+    def execute(self, request: WireRequest) -> int:
+        return self.client.send(request, secrets_env=self.env).attempts
+
+    def get_policy(self, name: str) -> Mapping[str, Any] | None:
+        return self.client.get_policy(name)
+
+
+def _load_plan_file(path: str) -> Plan:
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_PLAN_FILE_BYTES:
+            raise ApplyError(f"{path}: the plan file is {size} bytes; that is not a plan sfdeclare wrote")
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except OSError as exc:
+        raise ApplyError(f"{path}: cannot read the plan file: {exc.strerror or exc}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ApplyError(f"{path}: not a plan file (invalid JSON: {exc})") from None
+    if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
+        version = data.get("format_version") if isinstance(data, dict) else None
+        raise ApplyError(f"{path}: not a plan file of format version {FORMAT_VERSION} (found {version!r})")
+    if not plan_checksum_ok(data):
+        raise ApplyError(
+            f"{path}: the plan file was altered after it was made (checksum mismatch): plan again"
+        )
+    error = jsonschema.exceptions.best_match(
+        jsonschema.Draft202012Validator(load_schema("plan")).iter_errors(data)
+    )
+    if error is not None:
+        raise ApplyError(
+            f"{path}: the plan file does not match its format at {error.json_path}: {error.message}"
+        )
+    return plan_from_json(data)
+
+
+def _check_secrets(
+    changes: Sequence[Change], declaration: Declaration | None, env: Mapping[str, str]
+) -> None:
+    """Every reference a request will send must resolve now: a missing one stops apply before any change."""
+    base = declaration.base_dir if declaration else "."
+    problems: list[str] = []
+    for change in changes:
+        if change.request.body is None:
+            continue
+        try:
+            resolve_tree(dict(change.request.body), env=env, base_dir=base)
+        except ConfigError as exc:
+            problems.extend(f"{change.address}: {d.message}" for d in exc.diagnostics)
+    if problems:
+        raise ApplyError("nothing was changed: " + "; ".join(dict.fromkeys(problems)))
+
+
+def _confirm(stdin: TextIO, out: TextIO) -> bool:
+    isatty = getattr(stdin, "isatty", None)
+    if not (isatty and isatty()):
+        raise ApplyError(
+            "apply needs a terminal to confirm the plan; pass --auto-approve in CI (nothing was changed)"
+        )
+    out.write(PROMPT)
+    out.flush()
+    answer = stdin.readline()
+    return answer.strip() == "yes"
+
+
+@contextmanager
+def _stop_on_interrupt(stop: threading.Event) -> Iterator[None]:
+    """Ctrl-C sets ``stop``: running actions finish, no new ones start. A second Ctrl-C is the default again."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        stop.set()
+        signal.signal(signal.SIGINT, previous)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class _Progress:
+    def __init__(self, total: int, out: TextIO, err: TextIO, live: bool) -> None:
+        self.total, self.out, self.err, self.live = total, out, err, live
+        self.done = self.failed = 0
+        self.phase = 0
+        self.lock = threading.Lock()
+
+    def on_phase(self, phase: int) -> None:
+        self.phase = phase
+
+    def on_result(self, r: ActionResult) -> None:
+        with self.lock:
+            self.done += 1
+            self.failed += r.status == "failed"
+            if self.live:
+                self.err.write(
+                    f"\r\033[K[{self.done}/{self.total}] phase {self.phase} ({PHASE_NAMES.get(self.phase, '')}),"
+                    f" {self.failed} failed"
+                )
+                self.err.flush()
+                return
+            line = f"{r.status}: {r.change.action.value} {r.change.address}"
+            if r.status == "failed":
+                line += f" -- {r.code}: {r.message}"
+            elif r.status == "skipped":
+                line += f" -- waited for {r.waited_for}"
+            elif r.note:
+                line += f" ({r.note})"
+            if r.attempts > 1:
+                line += f" [{r.attempts} attempts]"
+            self.out.write(line + f" ({r.duration:.2f}s)\n")
+            self.out.flush()
+
+    def finish(self) -> None:
+        if self.live:
+            self.err.write("\n")
+
+
+def _reviewed_cluster(reviewed: Plan) -> ClusterSettings:
+    """Cluster settings for applying a plan file alone: its endpoint and API options."""
+    style: EntityIdStyle = "tilde" if reviewed.entity_ids == "tilde" else "slash"
+    return ClusterSettings(endpoint=reviewed.endpoint, api_version=reviewed.api_version, entity_ids=style)
+
+
+def _scope_declaration(declaration: Declaration, scope: ReadScope) -> Declaration:
+    """A declaration that reads exactly what a reviewed plan read (its applications and partition reads)."""
+    apps = {}
+    for app in scope.applications:
+        services = tuple(
+            ServiceDecl(s, partitions=(PartitionDecl(PartitionSelector("id", "*")),))
+            for s in scope.partition_services
+            if s.startswith(app + "/")
+        )
+        apps[app] = ApplicationDecl(app, services=services)
+    return replace(declaration, applications=apps, scope="cluster" if scope.all_applications else "declared")
+
+
+def _check_reviewed(
+    reviewed: Plan, client: Client, declaration: Declaration, endpoint: str, parallelism: int
+) -> None:
+    """Refuse, changing nothing, a plan made elsewhere, for another configuration, or from another live state."""
+    if reviewed.endpoint != endpoint:
+        raise ApplyError(f"the plan was made for {reviewed.endpoint}, not {endpoint}: nothing was changed")
+    if declaration.files and declaration.digest != reviewed.config_digest:
+        raise ApplyError(
+            "the configuration changed since this plan was made: plan again (nothing was changed)"
+        )
+    live = read_live(
+        client, _scope_declaration(declaration, reviewed.read_scope), reviewed.read_scope, parallelism
+    )
+    if live_digest(live) != reviewed.live_digest:
+        raise ApplyError("the cluster changed since this plan was made: plan again (nothing was changed)")
+
+
+def _fresh_plan(
+    client: Client,
+    declaration: Declaration,
+    endpoint: str,
+    env: Mapping[str, str],
+    parallelism: int,
+    refresh_secrets: bool,
+    targets: Sequence[str],
+) -> Plan:
+    live = read_live(client, declaration, read_scope(declaration), parallelism)
+    options = PlanOptions(endpoint=endpoint, refresh_secrets=refresh_secrets, targets=tuple(targets), env=env)
+    return plan(declaration, live, options)
+
+
+def run(
+    paths: Sequence[str],
+    *,
+    plan_file: str | None,
+    endpoint: str | None,
+    auto_approve: bool,
+    allow_destructive: bool,
+    refresh_secrets: bool,
+    targets: Sequence[str],
+    parallelism: int,
+    report_file: str | None,
+    report_format: str,
+    out: TextIO,
+    err: TextIO,
+    stdin: TextIO | None = None,
+    env: Mapping[str, str] | None = None,
+) -> int:
+    env = os.environ if env is None else env
+    stdin = sys.stdin if stdin is None else stdin
+    if parallelism < 1:
+        raise SfdeclareError("--parallelism must be at least 1")
+    if plan_file is None and not paths:
+        raise SfdeclareError("apply needs configuration paths or --plan FILE")
+    reviewed = _load_plan_file(plan_file) if plan_file else None
+    if paths:
+        declaration = load_declaration(paths)
+    else:
+        assert reviewed is not None
+        declaration = Declaration(cluster=_reviewed_cluster(reviewed))
+    with open_client(declaration, endpoint, env, parallelism, err) as client:
+        url = endpoint_label(client)
+        if reviewed is not None:
+            _check_reviewed(reviewed, client, declaration, url, parallelism)
+            the_plan = reviewed
+        else:
+            the_plan = _fresh_plan(client, declaration, url, env, parallelism, refresh_secrets, targets)
+        write_diagnostics(the_plan.diagnostics, err)
+        out.write(text.render_plan(the_plan, color=use_color(out, env)))
+        if the_plan.empty:
+            return 0
+        destructive = [c for c in the_plan.changes if c.destructive]
+        if destructive and not allow_destructive:
+            listing = ", ".join(f"{c.action.value} {c.address}" for c in destructive)
+            raise ApplyError(
+                f"the plan has {len(destructive)} destructive action(s) ({listing}); "
+                "pass --allow-destructive to apply them (nothing was changed)"
+            )
+        _check_secrets(the_plan.changes, declaration, env)
+        if reviewed is None and not auto_approve and not _confirm(stdin, out):
+            out.write("Apply cancelled. Nothing was changed.\n")
+            return 1
+        stop = threading.Event()
+        progress = _Progress(len(the_plan.changes), out, err, live=use_color(err, env))
+        with _stop_on_interrupt(stop):
+            result = apply_plan(
+                the_plan,
+                _ClientSender(client, env),
+                parallelism=parallelism,
+                on_result=progress.on_result,
+                on_phase=progress.on_phase,
+                stop=stop,
+            )
+        progress.finish()
+        converged: bool | None = None
+        remainder: tuple[Change, ...] = ()
+        if declaration.files and not result.interrupted:
+            again = _fresh_plan(client, declaration, url, env, parallelism, False, targets)
+            remainder = again.changes
+            converged = again.empty
+    _print_result(result, out)
+    if converged is False:
+        err.write(f"error: not converged: a fresh plan still has {len(remainder)} action(s):\n")
+        for c in remainder[:20]:
+            err.write(f"  {c.action.value} {c.address}\n")
+    elif converged is None and not result.interrupted:
+        err.write("note: convergence not checked (pass the configuration paths with --plan to check it)\n")
+    if report_file:
+        renderer = report.RENDERERS[report_format]
+        write_atomically(report_file, renderer(the_plan, result, converged=converged, remainder=remainder))
+    if result.interrupted:
+        return 130
+    return 0 if result.ok and converged is not False else 1
+
+
+def _print_result(result: ApplyResult, out: TextIO) -> None:
+    for r in result.results:
+        if r.status == "failed":
+            out.write(f"failed: {r.change.action.value} {r.change.address}: {r.code}: {r.message}\n")
+    out.write(summary_line(result) + "\n")

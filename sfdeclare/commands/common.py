@@ -1,0 +1,124 @@
+"""What plan, apply, drift and explain share: loading, connecting, reading the cluster, planning."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import TextIO
+
+from sfdeclare.client import Client, read_state
+from sfdeclare.config import load_declaration
+from sfdeclare.endpoint import resolve_endpoint
+from sfdeclare.errors import Diagnostic, SfdeclareError
+from sfdeclare.model import Declaration, LiveState
+from sfdeclare.plan import Plan, ReadScope
+from sfdeclare.planner import PlanOptions, plan, read_scope
+
+
+def use_color(stream: TextIO, env: Mapping[str, str]) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty()) and "NO_COLOR" not in env
+
+
+def write_diagnostics(
+    diagnostics: Sequence[Diagnostic], err: TextIO, *, seen: set[str] | None = None
+) -> None:
+    """Warnings (and errors) on stderr, each once, ``file:line:col: severity: message (path)``."""
+    seen = set() if seen is None else seen
+    for d in diagnostics:
+        text = str(d)
+        if text not in seen:
+            seen.add(text)
+            err.write(text + "\n")
+
+
+def write_atomically(path: str, text: str) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".sfdeclare-", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def open_client(
+    declaration: Declaration, endpoint: str | None, env: Mapping[str, str], parallelism: int, err: TextIO
+) -> Client:
+    url = resolve_endpoint(endpoint, env, declaration.cluster, base_dir=declaration.base_dir)
+
+    def warn(message: str) -> None:
+        err.write(message + "\n")
+
+    return Client(
+        url,
+        settings=declaration.cluster,
+        base_dir=declaration.base_dir,
+        env=env,
+        parallelism=parallelism,
+        warn=warn,
+    )
+
+
+def endpoint_label(client: Client) -> str:
+    """The endpoint as plans record it: the URL, or ``emulator:<absolute state path>``."""
+    if client.endpoint.kind == "emulator":
+        return f"emulator:{os.path.abspath(client.endpoint.state_path or '')}"
+    return client.endpoint.url
+
+
+def read_live(client: Client, declaration: Declaration, scope: ReadScope, parallelism: int) -> LiveState:
+    """The live state for ``scope``; with pruning, also every entity mapped to each undeclared policy."""
+    live = read_state(client, declaration, all_applications=scope.all_applications, parallelism=parallelism)
+    if not scope.prune_candidates:
+        return live
+    candidates = [name for name in sorted(live.policies) if name not in declaration.policies]
+    entities = {name: tuple(client.policy_entities(name)) for name in candidates}
+    return replace(live, policy_entities=entities, requests=client.requests)
+
+
+@dataclass(frozen=True)
+class Planned:
+    declaration: Declaration
+    live: LiveState
+    plan: Plan
+    endpoint: str
+
+
+def plan_paths(
+    paths: Sequence[str],
+    *,
+    endpoint: str | None,
+    env: Mapping[str, str],
+    parallelism: int,
+    err: TextIO,
+    refresh_secrets: bool = False,
+    targets: Sequence[str] = (),
+    all_applications: bool = False,
+) -> Planned:
+    """Load, read the cluster, plan. Raises ConfigError / ClusterError / PlanError (all SfdeclareError)."""
+    if parallelism < 1:
+        raise SfdeclareError("--parallelism must be at least 1")
+    declaration = load_declaration(paths)
+    scope = read_scope(declaration, all_applications=all_applications)
+    with open_client(declaration, endpoint, env, parallelism, err) as client:
+        live = read_live(client, declaration, scope, parallelism)
+        url = (
+            client.endpoint.url
+            if client.endpoint.kind != "emulator"
+            else f"emulator:{client.endpoint.state_path}"
+        )
+    options = PlanOptions(
+        endpoint=url,
+        refresh_secrets=refresh_secrets,
+        targets=tuple(targets),
+        all_applications=all_applications,
+        env=env,
+    )
+    result = plan(declaration, live, options)
+    return Planned(declaration, live, result, url)
