@@ -92,6 +92,22 @@ def build_parser() -> argparse.ArgumentParser:
     _add_targeting(p)
     _add_common(p)
 
+    p = sub.add_parser("drift", help="report where the cluster differs from the configuration")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    _add_endpoint(p)
+    p.add_argument("--format", choices=["text", "json", "markdown"], default="text")
+    p.add_argument("--all-applications", action="store_true", help="also report mappings in undeclared apps")
+    p.add_argument("--parallelism", type=_positive, default=10)
+    _add_common(p)
+
+    p = sub.add_parser("import", help="write YAML for the live backup configuration")
+    p.add_argument("--application", dest="applications", action="append", default=[], metavar="NAME")
+    p.add_argument("--output", metavar="FILE", help="write here instead of stdout")
+    _add_endpoint(p)
+    p.add_argument("--api-version", default="6.4")
+    p.add_argument("--parallelism", type=_positive, default=10)
+    _add_common(p)
+
     p = sub.add_parser("explain", help="the effective policy of one entity, now and after the plan, and why")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("address", metavar="ADDRESS", help="application[...], service[...] or partition[...]")
@@ -153,6 +169,30 @@ def _dispatch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             parallelism=args.parallelism,
             report_file=args.report_file,
             report_format=args.report_format,
+            out=out,
+            err=err,
+        )
+    if args.command == "drift":
+        from sfdeclare.commands import drift
+
+        return drift.run(
+            args.paths,
+            endpoint=args.endpoint,
+            fmt=args.format,
+            all_applications=args.all_applications,
+            parallelism=args.parallelism,
+            out=out,
+            err=err,
+        )
+    if args.command == "import":
+        from sfdeclare.commands import import_config
+
+        return import_config.run(
+            applications=args.applications,
+            output=args.output,
+            endpoint=args.endpoint,
+            api_version=args.api_version,
+            parallelism=args.parallelism,
             out=out,
             err=err,
         )
