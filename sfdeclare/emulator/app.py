@@ -1,0 +1,429 @@
+"""The emulator as a function from request to response, shared by the in-process transport and the server.
+
+Processing follows the server: route -> role check -> timeout -> body binding -> api-version -> the rule, in
+one state transaction. Faults and latency (when configured) hit after routing and before any state is read
+or written, so a failed request changed nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from sfdeclare.emulator import entities, queries, rules
+from sfdeclare.emulator import fabric_errors as fe
+from sfdeclare.emulator.fabric_errors import FabricFault
+from sfdeclare.emulator.faults import FaultInjector
+from sfdeclare.emulator.policies import BoundPolicy, bind_policy, model_state_error
+from sfdeclare.emulator.state import Store, Tx
+
+RUNTIMES = ("6.4", "6.2")
+MAX_BODY_BYTES = 1024 * 1024
+DEFAULT_QUERY_PAGE_SIZE = 100
+MAX_TIMEOUT = 4_294_967_295
+_NUMERIC_VERSION = re.compile(r"^\d+(\.\d+)?$")
+_QUERY_VERSION = re.compile(r"^\d+\.\d+(-preview)?$")
+_BACKUP_OPS = ("EnableBackup", "DisableBackup", "SuspendBackup", "ResumeBackup", "GetBackupConfigurationInfo")
+_ENTITY_COLLECTIONS = {"applications": "Applications", "services": "Services", "partitions": "Partitions"}
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    target: str  # path and query, as sent (percent-encoded)
+    headers: Mapping[str, str] = field(default_factory=dict)  # names in lower case
+    body: bytes = b""
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
+    reset: bool = False  # drop the connection without answering (a fault)
+
+
+@dataclass(frozen=True)
+class Route:
+    template: str  # e.g. "POST /Services/{id}/$/EnableBackup": the key of the request statistics
+    method: str
+    operation: str
+    params: tuple[str, ...] = ()
+    brs: bool = True  # a Backup Restore Service route (BRS api-version rules) rather than a gateway query
+
+
+def _json_response(status: int, payload: Any, extra: tuple[tuple[str, str], ...] = ()) -> Response:
+    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    headers = (("Content-Type", "application/json; charset=utf-8"), ("X-Content-Type-Options", "nosniff"))
+    return Response(status, headers + extra, body)
+
+
+def _empty(status: int) -> Response:
+    return Response(status, (("X-Content-Type-Options", "nosniff"),), b"")
+
+
+def error_response(fault: FabricFault) -> Response:
+    extra: tuple[tuple[str, str], ...] = ()
+    if fault.status == 404:
+        extra = (("X-ServiceFabric", "ResourceNotFound"),)
+    elif fault.status == 429:
+        extra = (("Retry-After", "0"),)
+    return _json_response(fault.status, {"Error": {"Code": fault.code, "Message": fault.message}}, extra)
+
+
+def match_route(method: str, path: str) -> Route:
+    """The route a path names, or a 404/405 FabricFault. Fixed segments match case-insensitively."""
+    if path != "/" and path.endswith("/"):
+        path = path.rstrip("/")
+    head, _, tail = path.partition("/$/")
+    if head == "" and tail.lower() in ("emulator/stats", "emulator/stats/$/reset"):
+        reset = tail.lower().endswith("reset")
+        return _check_method(
+            method,
+            Route("POST /$/Emulator/Stats/$/Reset", "POST", "stats_reset", brs=False)
+            if reset
+            else Route("GET /$/Emulator/Stats", "GET", "stats", brs=False),
+        )
+    parts = head.lstrip("/").split("/", 1)
+    collection = parts[0].lower()
+    rest = parts[1] if len(parts) > 1 else ""
+    route: Route | None = None
+    if collection == "backuprestore":
+        route = _policy_route(rest, tail)
+    elif collection in _ENTITY_COLLECTIONS:
+        route = _entity_route(_ENTITY_COLLECTIONS[collection], rest, tail)
+    if route is None:
+        raise FabricFault(fe.INVALID_ADDRESS, f"No such resource: {method} {path}", status=404)
+    return _check_method(method, route)
+
+
+def _check_method(method: str, route: Route) -> Route:
+    if method.upper() != route.method:
+        raise FabricFault(
+            fe.INVALID_ARG, f"The method {method} is not allowed here; use {route.method}.", status=405
+        )
+    return route
+
+
+def _policy_route(rest: str, tail: str) -> Route | None:
+    base, _, name = rest.partition("/")
+    if base.lower() != "backuppolicies":
+        return None
+    prefix = "/BackupRestore/BackupPolicies"
+    if not name:
+        if tail.lower() == "create":
+            return Route(f"POST {prefix}/$/Create", "POST", "policy_create")
+        return Route(f"GET {prefix}", "GET", "policy_list") if not tail else None
+    params = (unquote(name),)
+    ops = {
+        "": ("GET", "policy_get", ""),
+        "update": ("POST", "policy_update", "/$/Update"),
+        "delete": ("POST", "policy_delete", "/$/Delete"),
+        "getbackupenabledentities": ("GET", "policy_entities", "/$/GetBackupEnabledEntities"),
+    }
+    if tail.lower() not in ops:
+        return None
+    method, operation, suffix = ops[tail.lower()]
+    return Route(f"{method} {prefix}/{{name}}{suffix}", method, operation, params)
+
+
+def _entity_route(collection: str, rest: str, tail: str) -> Route | None:
+    if not rest:
+        if collection == "Applications" and not tail:
+            return Route("GET /Applications", "GET", "query_applications", brs=False)
+        return None
+    entity_id = unquote(rest)
+    for op in _BACKUP_OPS:
+        if tail.lower() == op.lower():
+            method = "GET" if op == "GetBackupConfigurationInfo" else "POST"
+            return Route(f"{method} /{collection}/{{id}}/$/{op}", method, op, (collection, entity_id))
+    lowered = tail.lower()
+    if collection == "Applications" and lowered == "getservices":
+        return Route("GET /Applications/{id}/$/GetServices", "GET", "query_services", (entity_id,), brs=False)
+    if (
+        collection == "Applications"
+        and lowered.startswith("getservices/")
+        and len(tail) > len("getservices/")
+    ):
+        service_id = unquote(tail[len("getservices/") :])
+        return Route(
+            "GET /Applications/{id}/$/GetServices/{serviceId}",
+            "GET",
+            "query_service",
+            (entity_id, service_id),
+            brs=False,
+        )
+    if collection == "Services" and lowered == "getpartitions":
+        return Route("GET /Services/{id}/$/GetPartitions", "GET", "query_partitions", (entity_id,), brs=False)
+    if collection == "Partitions" and not tail:
+        return Route("GET /Partitions/{id}", "GET", "query_partition", (entity_id,), brs=False)
+    return None
+
+
+class Stats:
+    """Request counts by route template (thread-safe); faulted requests count too, the emulator's own routes not."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._routes: Counter[str] = Counter()
+        self._faults: Counter[str] = Counter()
+
+    def count(self, template: str) -> None:
+        with self._lock:
+            self._routes[template] += 1
+
+    def fault(self, kind: str) -> None:
+        with self._lock:
+            self._faults[kind] += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "Total": sum(self._routes.values()),
+                "Routes": dict(sorted(self._routes.items())),
+                "Faults": dict(sorted(self._faults.items())),
+            }
+
+    def reset(self) -> None:
+        with self._lock:
+            self._routes.clear()
+            self._faults.clear()
+
+
+class EmulatorApp:
+    """Request -> Response over one state file. Thread-safe; one instance per server or transport."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        runtime: str = "6.4",
+        query_page_size: int = DEFAULT_QUERY_PAGE_SIZE,
+        faults: FaultInjector | None = None,
+        latency_ms: float = 0.0,
+    ) -> None:
+        if runtime not in RUNTIMES:
+            raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}")
+        self.store = store
+        self.runtime = runtime
+        self.query_page_size = query_page_size
+        self.faults = faults
+        self.latency_ms = latency_ms
+        self.stats = Stats()
+
+    def handle(self, request: Request) -> Response:
+        try:
+            return self._handle(request)
+        except FabricFault as fault:
+            return error_response(fault)
+        except Exception as exc:  # a bug or a storage failure: a 500 FabricError, never a dropped request
+            name = type(exc).__name__
+            return error_response(FabricFault(fe.UNEXPECTED, f"Emulator internal error ({name})."))
+
+    def _handle(self, request: Request) -> Response:
+        split = urlsplit(request.target)
+        try:
+            route = match_route(request.method, split.path)
+        except FabricFault:
+            self.stats.count("unmatched")
+            raise
+        if route.operation == "stats":
+            return _json_response(200, self.stats.snapshot())
+        if route.operation == "stats_reset":
+            self.stats.reset()
+            return _empty(200)
+        self.stats.count(route.template)
+        if self.latency_ms > 0:
+            time.sleep(self.latency_ms / 1000)
+        if self.faults is not None:
+            fault = self.faults.draw()
+            if fault is not None:
+                self.stats.fault(fault)
+                return _fault_response(fault)
+        if len(request.body) > MAX_BODY_BYTES:
+            raise FabricFault(fe.INVALID_ARG, f"The request body exceeds {MAX_BODY_BYTES} bytes.", status=413)
+        query = {k.lower(): v for k, v in parse_qsl(split.query, keep_blank_values=True)}
+        if route.brs:
+            return self._backup(route, query, request)
+        return self._query(route, query)
+
+    # Backup Restore Service routes
+
+    def _backup(self, route: Route, query: dict[str, str], request: Request) -> Response:
+        role = request.headers.get("x-role", "Admin")
+        if role not in ("Admin", "All", "User") or (role == "User" and route.method != "GET"):
+            raise FabricFault(fe.ACCESS_DENIED, "Access Denied.")
+        _timeout(query)
+        body = _json_body(request.body)
+        bind = _BINDERS.get(route.operation)
+        bound = bind(body, self.runtime) if bind is not None else None
+        self._check_backup_version(query.get("api-version"))
+        op = route.operation
+        if op.startswith("policy_"):
+            return self._policy_op(op, route.params, query, body, bound)
+        return self._mapping_op(op, route.params, query, body)
+
+    def _check_backup_version(self, version: str | None) -> None:
+        if self.runtime == "6.2":
+            ok = version == "6.2-preview"
+        else:
+            ok = version is not None and bool(_NUMERIC_VERSION.match(version)) and float(version) >= 6.4
+        if not ok:
+            raise fe.invalid("Invalid API Version")
+
+    def _policy_op(
+        self, op: str, params: tuple[str, ...], query: dict[str, str], body: Any, bound: Any
+    ) -> Response:
+        if op in ("policy_create", "policy_update"):
+            if body is None:
+                raise fe.invalid("Invalid Arguments.")
+            assert isinstance(bound, BoundPolicy)
+            with self.store.write() as tx:
+                if op == "policy_create":
+                    rules.create_policy(tx, bound)
+                    return _empty(201)
+                rules.update_policy(tx, params[0], bound)
+                return _empty(200)
+        if op == "policy_delete":
+            with self.store.write() as tx:
+                rules.delete_policy(tx, params[0])
+            return _empty(200)
+        token, max_results = _paging(query)
+        with self.store.read() as tx:
+            if op == "policy_list":
+                return _json_response(200, rules.list_policies(tx, token, max_results, self.runtime))
+            if op == "policy_get":
+                return _json_response(200, rules.get_policy(tx, params[0], self.runtime))
+            return _json_response(200, rules.enabled_entities(tx, params[0], token, max_results))
+
+    def _mapping_op(self, op: str, params: tuple[str, ...], query: dict[str, str], body: Any) -> Response:
+        collection, raw_id = params
+        if op == "GetBackupConfigurationInfo":
+            token, max_results = _paging(query)
+            with self.store.read() as tx:
+                entity = _resolve(tx, collection, raw_id)
+                return _json_response(200, rules.configuration(tx, entity, token, max_results))
+        if op == "EnableBackup" and body is None:
+            raise fe.invalid("Invalid Arguments.")
+        with self.store.write() as tx:
+            entity = _resolve(tx, collection, raw_id)
+            if op == "EnableBackup":
+                rules.enable(tx, entity, body["BackupPolicyName"])
+            elif op == "DisableBackup":
+                rules.disable(tx, entity)
+            elif op == "SuspendBackup":
+                rules.suspend(tx, entity)
+            else:
+                rules.resume(tx, entity)
+        return _empty(202)
+
+    # gateway queries
+
+    def _query(self, route: Route, query: dict[str, str]) -> Response:
+        version = query.get("api-version")
+        if version is None or not _QUERY_VERSION.match(version) or float(version.split("-")[0]) < 1.0:
+            raise fe.invalid("Invalid API Version")
+        _timeout(query)
+        token, max_results = _paging(query)
+        op, params, size = route.operation, route.params, self.query_page_size
+        type_name = query.get("applicationtypename") or None
+        with self.store.read() as tx:
+            if op == "query_applications":
+                return _json_response(200, queries.applications(tx, token, max_results, type_name, size))
+            if op == "query_services":
+                service_type = query.get("servicetypename") or None
+                return _json_response(200, queries.services(tx, params[0], token, service_type, size))
+            if op == "query_partitions":
+                return _json_response(200, queries.partitions(tx, params[0], token, size))
+            found = (
+                queries.service(tx, *params) if op == "query_service" else queries.partition(tx, params[0])
+            )
+        return _json_response(200, found) if found is not None else _empty(204)
+
+
+def _fault_response(kind: str) -> Response:
+    if kind == "reset":
+        return Response(0, reset=True)
+    if kind == "503":
+        return error_response(FabricFault(fe.NOT_PRIMARY, "The replica is not the primary (injected fault)."))
+    if kind == "504":
+        return error_response(FabricFault(fe.TIMEOUT, "Timeout for the request happened"))
+    return error_response(FabricFault(fe.SERVICE_TOO_BUSY, "Too many requests (injected fault)."))
+
+
+def _resolve(tx: Tx, collection: str, raw_id: str) -> entities.Entity:
+    if collection == "Applications":
+        return entities.application(raw_id)
+    if collection == "Services":
+        return entities.service(tx, raw_id)
+    return entities.partition(tx, raw_id)[0]
+
+
+def _timeout(query: dict[str, str]) -> None:
+    raw = query.get("timeout")
+    if raw is None:
+        return
+    try:
+        value = int(raw)
+    except ValueError:
+        raise fe.invalid(f"Invalid timeout '{raw}': an integer number of seconds.") from None
+    if not 1 <= value <= MAX_TIMEOUT:
+        raise fe.invalid(f"Invalid timeout {value}: must be between 1 and {MAX_TIMEOUT} seconds.")
+
+
+def _paging(query: dict[str, str]) -> tuple[str | None, int]:
+    token = query.get("continuationtoken") or None
+    raw = query.get("maxresults", "0") or "0"
+    try:
+        max_results = int(raw)
+    except ValueError:
+        raise fe.invalid(f"Invalid MaxResults '{raw}'.") from None
+    if max_results < 0:
+        raise fe.invalid("MaxResults must not be negative.")
+    return token, max_results
+
+
+def _json_body(raw: bytes) -> Any:
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise model_state_error("body", "The request body is not valid JSON.") from None
+
+
+def _bind_enable(body: Any, runtime: str) -> None:
+    if body is None:
+        return
+    name = body.get("BackupPolicyName") if isinstance(body, dict) else None
+    if not isinstance(name, str) or not name.strip():
+        raise model_state_error("backupMapping.BackupPolicyName", "The BackupPolicyName field is required.")
+
+
+def _bind_disable(body: Any, runtime: str) -> None:
+    if body is None:
+        return
+    if runtime == "6.2":
+        raise fe.invalid("DisableBackup takes no request body in this runtime (api-version 6.2-preview).")
+    clean = body.get("CleanBackup") if isinstance(body, dict) else None
+    if not isinstance(clean, bool):
+        raise model_state_error("disableBackupDescription.CleanBackup", "The CleanBackup field is required.")
+
+
+def _bind_policy(body: Any, runtime: str) -> BoundPolicy | None:
+    return None if body is None else bind_policy(body, runtime=runtime)
+
+
+_BINDERS: dict[str, Callable[[Any, str], Any]] = {
+    "policy_create": _bind_policy,
+    "policy_update": _bind_policy,
+    "EnableBackup": _bind_enable,
+    "DisableBackup": _bind_disable,
+}

@@ -1,0 +1,290 @@
+"""The emulator over real HTTP(S): a threaded HTTP/1.1 server with keep-alive, optional TLS and client
+certificates, serving the same request -> response application as the in-process transport."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import ssl
+import struct
+import threading
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+
+from sfdeclare.emulator import fabric_errors as fe
+from sfdeclare.emulator.app import (
+    DEFAULT_QUERY_PAGE_SIZE,
+    MAX_BODY_BYTES,
+    EmulatorApp,
+    Request,
+    Response,
+    error_response,
+)
+from sfdeclare.emulator.fabric_errors import FabricFault
+from sfdeclare.emulator.faults import FaultInjector
+from sfdeclare.emulator.state import Store, init_state
+from sfdeclare.errors import SfdeclareError
+
+IDLE_TIMEOUT_SECONDS = 60.0
+HANDSHAKE_TIMEOUT_SECONDS = 10.0
+
+
+class EmulatorError(SfdeclareError):
+    """The emulator cannot start (bad options, unusable certificates, address in use)."""
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "sfdeclare-emulator"
+    sys_version = ""
+    timeout = IDLE_TIMEOUT_SECONDS
+    disable_nagle_algorithm = True
+    server: _HTTPServer
+
+    def log_message(self, format: str, *args: Any) -> None:  # requests are counted, not logged
+        return
+
+    def _serve(self) -> None:
+        try:
+            body = self._read_body()
+        except FabricFault as fault:
+            self.close_connection = True
+            self._send(error_response(fault))
+            return
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        response = self.server.app.handle(Request(self.command, self.path, headers, body))
+        if response.reset:
+            self._reset()
+            return
+        self._send(response)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return self._read_chunked()
+        raw = self.headers.get("Content-Length")
+        if raw is None:
+            return b""
+        try:
+            length = int(raw)
+        except ValueError:
+            raise fe.invalid("Invalid Content-Length header.") from None
+        if length < 0:
+            raise fe.invalid("Invalid Content-Length header.")
+        if length > MAX_BODY_BYTES:
+            raise FabricFault(fe.INVALID_ARG, f"The request body exceeds {MAX_BODY_BYTES} bytes.", status=413)
+        return self.rfile.read(length)
+
+    def _read_chunked(self) -> bytes:
+        body = bytearray()
+        while True:
+            line = self.rfile.readline(1024)
+            try:
+                size = int(line.split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                raise fe.invalid("Invalid chunked request body.") from None
+            if size == 0:
+                while self.rfile.readline(1024).strip():
+                    pass  # trailers
+                return bytes(body)
+            if len(body) + size > MAX_BODY_BYTES:
+                raise FabricFault(
+                    fe.INVALID_ARG, f"The request body exceeds {MAX_BODY_BYTES} bytes.", status=413
+                )
+            body += self.rfile.read(size)
+            self.rfile.readline(1024)
+
+    def _send(self, response: Response) -> None:
+        """Status line, headers and body in one write: one segment for small answers, no Nagle stalls."""
+        try:
+            reason = HTTPStatus(response.status).phrase
+        except ValueError:
+            reason = ""
+        lines = [
+            f"HTTP/1.1 {response.status} {reason}",
+            f"Server: {self.server_version}",
+            f"Date: {self.date_time_string()}",
+            *(f"{name}: {value}" for name, value in response.headers),
+            f"Content-Length: {len(response.body)}",
+        ]
+        if self.close_connection:
+            lines.append("Connection: close")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        self.wfile.write(head if self.command == "HEAD" else head + response.body)
+
+    def _reset(self) -> None:
+        """Abort the connection with a TCP reset instead of an answer."""
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+        except OSError:
+            pass
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+
+    def __init__(
+        self, address: tuple[str, int], app: EmulatorApp, tls: ssl.SSLContext | None, family: int
+    ) -> None:
+        self.address_family = family
+        self.app = app
+        self.tls = tls
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def get_request(self) -> tuple[Any, Any]:
+        sock, address = super().get_request()
+        if self.tls is not None:
+            sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        with self._connections_lock:
+            self._connections.add(sock)
+        return sock, address
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        if isinstance(request, ssl.SSLSocket):
+            try:
+                request.settimeout(HANDSHAKE_TIMEOUT_SECONDS)
+                request.do_handshake()
+            except (OSError, ssl.SSLError):
+                return  # refused (e.g. no client certificate): the client sees the TLS alert
+        super().finish_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        return  # a client that went away mid-request is not the server's error
+
+    def close_connections(self) -> None:
+        with self._connections_lock:
+            connections = list(self._connections)
+        for sock in connections:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+def _tls_context(cert: str | None, key: str | None, client_ca: str | None) -> ssl.SSLContext | None:
+    if cert is None and key is None:
+        if client_ca is not None:
+            raise EmulatorError("--client-ca needs --tls-cert and --tls-key")
+        return None
+    if cert is None:
+        raise EmulatorError("--tls-key needs --tls-cert")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(cert, key)
+        if client_ca is not None:
+            context.load_verify_locations(client_ca)
+            context.verify_mode = ssl.CERT_REQUIRED
+    except (OSError, ssl.SSLError) as exc:
+        raise EmulatorError(f"cannot load TLS certificate files: {exc.strerror or exc}") from None
+    return context
+
+
+class EmulatorServer:
+    """The emulator served over HTTP(S) from a background thread. Use as a context manager, or start/stop."""
+
+    def __init__(
+        self,
+        state_path: str,
+        *,
+        topology: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        runtime: str = "6.4",
+        latency_ms: float = 0.0,
+        fault_rate: float = 0.0,
+        fault_codes: str = "503,429,504,reset",
+        seed: int | None = None,
+        tls_cert: str | None = None,
+        tls_key: str | None = None,
+        client_ca: str | None = None,
+        query_page_size: int = DEFAULT_QUERY_PAGE_SIZE,
+    ) -> None:
+        if runtime not in ("6.4", "6.2"):
+            raise EmulatorError(f"unknown runtime {runtime!r} (expected 6.4 or 6.2)")
+        if latency_ms < 0:
+            raise EmulatorError("--latency-ms must not be negative")
+        try:
+            self._faults = FaultInjector(fault_rate, fault_codes, seed) if fault_rate > 0 else None
+            if fault_rate <= 0:
+                FaultInjector(0.0, fault_codes)  # still validate the codes
+        except ValueError as exc:
+            raise EmulatorError(str(exc)) from None
+        self.state_path = state_path
+        self.topology = topology
+        self.host = host
+        self.port = port
+        self.runtime = runtime
+        self.latency_ms = latency_ms
+        self.query_page_size = query_page_size
+        self._tls = _tls_context(tls_cert, tls_key, client_ca)
+        self._server: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.app: EmulatorApp | None = None
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise EmulatorError("the emulator server is not running")
+        port = self._server.server_address[1]
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        scheme = "https" if self._tls is not None else "http"
+        return f"{scheme}://{host}:{port}"
+
+    def start(self) -> EmulatorServer:
+        if self._server is not None:
+            return self
+        init_state(self.state_path, self.topology)
+        store = Store(self.state_path)
+        self.app = EmulatorApp(
+            store,
+            runtime=self.runtime,
+            query_page_size=self.query_page_size,
+            faults=self._faults,
+            latency_ms=self.latency_ms,
+        )
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        try:
+            self._server = _HTTPServer((self.host, self.port), self.app, self._tls, family)
+        except OSError as exc:
+            store.close()
+            raise EmulatorError(f"cannot listen on {self.host}:{self.port}: {exc.strerror or exc}") from None
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name="sfdeclare-emulator",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        server.close_connections()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join()
+        if self.app is not None:
+            self.app.store.close()
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
