@@ -253,7 +253,7 @@ class Client:
         tls = self.settings.tls
         untrusted = next((e for e in chain if isinstance(e, ssl.SSLCertVerificationError)), None)
         if untrusted is not None:
-            if untrusted.verify_code == 62 or "hostname" in str(untrusted).lower():
+            if untrusted.verify_code in (62, 64) or "mismatch" in str(untrusted.verify_message).lower():
                 return (
                     f"the certificate of {where} is not issued for host {_host(where)} "
                     "(use the name in the certificate, or set cluster.tls.server_cert_thumbprint)",
