@@ -14,7 +14,7 @@ from sfdeclare.planner import plan
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize("name", ["plan.schema.json"])
+@pytest.mark.parametrize("name", ["plan.schema.json", "report.schema.json"])
 def test_packaged_schema_is_identical(name: str) -> None:
     assert (ROOT / "schemas" / name).read_bytes() == (ROOT / "sfdeclare" / "schemas" / name).read_bytes()
 

@@ -25,6 +25,7 @@ from sfdeclare.commands.common import (
     write_diagnostics,
 )
 from sfdeclare.config import load_declaration
+from sfdeclare.endpoint import ENV_VAR
 from sfdeclare.errors import ApplyError, ConfigError, SfdeclareError
 from sfdeclare.interpolate import resolve_tree
 from sfdeclare.model import (
@@ -260,6 +261,8 @@ def run(
     else:
         assert reviewed is not None
         declaration = Declaration(cluster=_reviewed_cluster(reviewed))
+    if reviewed is not None and not (endpoint or env.get(ENV_VAR) or declaration.cluster.endpoint):
+        endpoint = reviewed.endpoint
     with open_client(declaration, endpoint, env, parallelism, err) as client:
         url = endpoint_label(client)
         if reviewed is not None:

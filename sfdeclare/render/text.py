@@ -20,12 +20,9 @@ def render_plan(plan: Plan, *, color: bool = False) -> str:
     for phase, changes in plan.phases():
         lines.append(_paint(f"# phase {phase}: {PHASE_NAMES[phase]}", _BOLD, color))
         for c in changes:
-            mark = symbol(c)
-            code = _RED if mark == "-" else _GREEN if mark == "+" else _YELLOW
-            head = f"  {mark} {c.address} {verb(c)}"
-            if c.destructive:
-                head = f"!!{head[2:]}  (destructive)"
-                code = _RED
+            mark = "!!" if c.destructive else symbol(c)
+            code = _RED if mark in ("-", "!!") else _GREEN if mark == "+" else _YELLOW
+            head = f"  {mark} {c.address} {verb(c)}" + ("  (destructive)" if c.destructive else "")
             lines.append(_paint(head, code, color))
             lines.append(f"      reason: {c.reason}")
             lines.extend(f"      {line}" for line in detail_lines(c))
