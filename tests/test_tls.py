@@ -45,7 +45,7 @@ class Server:
         self.httpd.daemon_threads = True
         if context is not None:
             self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
-            self.httpd.handle_error = lambda request, address: None  # type: ignore[method-assign]
+            self.httpd.handle_error = lambda request, client_address: None  # type: ignore[method-assign]
         self.scheme = "https" if context is not None else "http"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
