@@ -456,7 +456,7 @@ def read_state(
     """
     start = client.requests
     every_app = all_applications or declaration.scope == "cluster"
-    declared = [application_name(name) for name in declaration.applications]
+    declared = [application_name(app.name) for app in declaration.applications.values()]
     partition_services = [
         service_name(app.name, svc.name)
         for app in declaration.applications.values()

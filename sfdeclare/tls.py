@@ -60,6 +60,10 @@ class PinnedContext(ssl.SSLContext):
             raise
         return wrapped
 
+    def wrap_bio(self, *args: Any, **kwargs: Any) -> ssl.SSLObject:
+        # TLS inside TLS (an https:// proxy) would hand over the connection before the handshake can be checked.
+        raise ssl.SSLError("server_cert_thumbprint pinning does not work through an https:// proxy")
+
     def check_peer(self, der: bytes | None) -> None:
         if not der:
             raise ThumbprintMismatch("(none)")

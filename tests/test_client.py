@@ -197,6 +197,7 @@ def test_invalid_api_version_names_the_setting() -> None:
         client.disable_backup(SVC)
     assert 'set cluster.api_version to "6.4"' in str(info.value)
     assert script.seen[0].content == b""
+    assert script.seen[0].headers["Content-Length"] == "0"  # HTTP.sys answers 411 to a POST without it
 
 
 def test_configuration_info_empty_forms() -> None:

@@ -286,3 +286,9 @@ def test_encrypted_key_is_refused_without_prompting(tmp_path: Path, ca: trustme.
     leaf.cert_chain_pems[0].write_to_path(str(tmp_path / "cert.pem"))
     with pytest.raises(TlsConfigError, match="is encrypted"):
         build_ssl_context(TlsSettings(client_cert="cert.pem", client_key="key.pem"), str(tmp_path), print)
+
+
+def test_pinning_refuses_tls_in_tls(tmp_path: Path) -> None:
+    context = build_ssl_context(TlsSettings(server_cert_thumbprint="AB" * 20), str(tmp_path), print)
+    with pytest.raises(ssl.SSLError, match="proxy"):
+        context.wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO())
