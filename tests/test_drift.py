@@ -1,0 +1,289 @@
+"""The pure drift classifier: tables of (declaration, live) -> classified items, without a cluster."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonschema
+import pytest
+
+from sfdeclare.drift import DriftOptions, DriftReport, drift
+from sfdeclare.errors import Location
+from sfdeclare.model import (
+    ApplicationDecl,
+    Declaration,
+    EntityRef,
+    LevelSettings,
+    LiveApplication,
+    LivePartition,
+    LiveService,
+    LiveState,
+    PartitionDecl,
+    PartitionSelector,
+    PolicyDecl,
+    ServiceDecl,
+)
+from sfdeclare.render.drift import drift_to_json, render_markdown, render_text
+from sfdeclare.schema_files import load_schema
+
+APP = "fabric:/A"
+SVC = "fabric:/A/S"
+SVC2 = "fabric:/A/T"
+P1 = "11111111-0000-4000-8000-000000000001"
+P2 = "11111111-0000-4000-8000-000000000002"
+
+BODY: dict[str, Any] = {
+    "MaxIncrementalBackups": 3,
+    "Schedule": {"ScheduleKind": "FrequencyBased", "Interval": "PT24H"},
+    "Storage": {"StorageKind": "AzureBlobStore", "ConnectionString": "${env:CS}", "ContainerName": "c"},
+}
+LIVE_BODY: dict[str, Any] = {
+    "AutoRestoreOnDataLoss": False,
+    "MaxIncrementalBackups": 3,
+    "Schedule": {"ScheduleKind": "FrequencyBased", "Interval": "P1D"},
+    "Storage": {
+        "StorageKind": "AzureBlobStore",
+        "FriendlyName": "",
+        "ConnectionString": "****",
+        "ContainerName": "c",
+    },
+    "RetentionPolicy": None,
+}
+
+
+def _services(partitions: bool = True) -> tuple[LiveService, ...]:
+    parts = (LivePartition(P1, "Singleton"),) if partitions else None
+    return (
+        LiveService(SVC, "Stateful", True, parts),
+        LiveService(SVC2, "Stateful", True, (LivePartition(P2, "Named", name="east"),)),
+        LiveService("fabric:/A/Web", "Stateless", False),
+    )
+
+
+APP_MAPPED = LevelSettings(policy="p")
+
+
+def _declaration(
+    app: LevelSettings = APP_MAPPED,
+    services: tuple[ServiceDecl, ...] = (),
+    policies: dict[str, dict[str, Any]] | None = None,
+    **kwargs: Any,
+) -> Declaration:
+    bodies = {"p": BODY} if policies is None else policies
+    return Declaration(
+        policies={n: PolicyDecl(n, b, Location("c.yaml", 3, 3)) for n, b in bodies.items()},
+        applications={APP: ApplicationDecl(APP, app, services)},
+        **kwargs,
+    )
+
+
+def _live(
+    mappings: dict[EntityRef, str] | None = None,
+    suspensions: frozenset[EntityRef] = frozenset(),
+    policies: dict[str, dict[str, Any]] | None = None,
+    other_apps: tuple[str, ...] = (),
+) -> LiveState:
+    apps = {APP: LiveApplication(APP, services=_services())}
+    apps.update({name: LiveApplication(name) for name in other_apps})
+    return LiveState(
+        policies={"p": LIVE_BODY} if policies is None else policies,
+        applications=apps,
+        mappings={EntityRef(APP): "p"} if mappings is None else mappings,
+        suspensions=suspensions,
+        configured_applications=frozenset(apps),
+    )
+
+
+def _classes(report: DriftReport) -> set[tuple[str, str, str]]:
+    return {(i.drift_class, i.subject, i.address) for i in report.items}
+
+
+def _check_formats(report: DriftReport) -> None:
+    jsonschema.validate(drift_to_json(report), load_schema("drift"))
+    text = render_text(report)
+    markdown = render_markdown(report)
+    for item in report.items:
+        assert item.address in text and item.address in markdown
+
+
+def test_matching_state_has_no_drift_and_secrets_are_not_compared() -> None:
+    report = drift(_declaration(), _live())
+    assert report.items == ()
+    assert not report.has_drift
+    _check_formats(report)
+    assert "No drift" in render_text(report)
+
+
+def test_policy_fields_are_compared_after_normalisation_secrets_excluded() -> None:
+    live_body = {**LIVE_BODY, "MaxIncrementalBackups": 5, "Schedule": {"ScheduleKind": "FrequencyBased"}}
+    live_body["Schedule"] = {"ScheduleKind": "FrequencyBased", "Interval": "PT12H"}
+    report = drift(_declaration(), _live(policies={"p": live_body}))
+    (item,) = report.items
+    assert (item.drift_class, item.subject, item.address) == ("changed", "policy", "policy[p]")
+    assert [(f.path, f.after, f.before) for f in item.fields] == [
+        ("MaxIncrementalBackups", 3, 5),
+        ("Schedule.Interval", "P1D", "PT12H"),
+    ]
+    assert item.location == Location("c.yaml", 3, 3)
+    _check_formats(report)
+
+
+def test_non_secret_references_are_resolved_from_the_environment() -> None:
+    body = {**BODY, "Storage": {**BODY["Storage"], "ContainerName": "${env:CONTAINER}"}}
+    declaration = _declaration(policies={"p": body})
+    assert drift(declaration, _live(), DriftOptions(env={"CONTAINER": "c"})).items == ()
+    changed = drift(declaration, _live(), DriftOptions(env={"CONTAINER": "other"}))
+    assert [f.path for f in changed.items[0].fields] == ["Storage.ContainerName"]
+    unresolved = drift(declaration, _live())
+    assert unresolved.has_errors and "CONTAINER" in str(unresolved.diagnostics[0])
+
+
+def test_missing_and_unmanaged_policies() -> None:
+    declaration = _declaration(policies={"p": BODY, "q": BODY})
+    report = drift(declaration, _live(policies={"p": LIVE_BODY, "extra": LIVE_BODY}))
+    assert _classes(report) == {("missing", "policy", "policy[q]"), ("unmanaged", "policy", "policy[extra]")}
+    unmanaged = next(i for i in report.items if i.drift_class == "unmanaged")
+    assert "ConnectionString" not in unmanaged.live["Storage"]
+    missing = next(i for i in report.items if i.drift_class == "missing")
+    assert "ConnectionString" not in missing.declared["Storage"]
+
+
+def test_a_referenced_policy_that_exists_live_is_not_unmanaged_and_one_that_does_not_is_missing() -> None:
+    declaration = _declaration(policies={}, app=LevelSettings(policy="p"))
+    assert drift(declaration, _live()).items == ()
+    report = drift(declaration, _live(policies={}))
+    assert _classes(report) == {("missing", "policy", "policy[p]")}
+
+
+@pytest.mark.parametrize(
+    ("live_mappings", "expected"),
+    [
+        ({}, {("missing", "mapping", f"application[{APP}]")}),
+        ({EntityRef(APP): "q"}, {("changed", "mapping", f"application[{APP}]")}),
+        (
+            {EntityRef(APP): "p", EntityRef(APP, SVC): "q"},
+            {("unmanaged", "mapping", f"service[{SVC}]")},
+        ),
+        (
+            {EntityRef(APP): "p", EntityRef(APP, SVC, P1): "p"},
+            {("unmanaged", "mapping", f"partition[{SVC}/{P1}]")},
+        ),
+    ],
+)
+def test_mappings(live_mappings: dict[EntityRef, str], expected: set[tuple[str, str, str]]) -> None:
+    policies = {"p": LIVE_BODY, "q": LIVE_BODY}
+    declaration = _declaration(policies={"p": BODY, "q": BODY})
+    report = drift(declaration, _live(mappings=live_mappings, policies=policies))
+    assert _classes(report) == expected
+    _check_formats(report)
+
+
+def test_mapping_items_carry_declared_and_live_policy() -> None:
+    report = drift(
+        _declaration(policies={"p": BODY, "q": BODY}),
+        _live(mappings={EntityRef(APP): "q"}, policies={"p": LIVE_BODY, "q": LIVE_BODY}),
+    )
+    (item,) = report.items
+    assert (item.declared, item.live) == ("p", "q")
+
+
+def test_undeclared_applications_only_with_all_applications_or_cluster_scope() -> None:
+    other = EntityRef("fabric:/B")
+    live = _live(
+        mappings={EntityRef(APP): "p", other: "p"}, suspensions=frozenset({other}), other_apps=("fabric:/B",)
+    )
+    assert drift(_declaration(), live).items == ()
+    expected = {
+        ("unmanaged", "mapping", "application[fabric:/B]"),
+        ("suspended_out_of_band", "suspension", "application[fabric:/B]"),
+    }
+    assert _classes(drift(_declaration(), live, DriftOptions(all_applications=True))) == expected
+    assert _classes(drift(_declaration(scope="cluster"), live)) == expected
+
+
+def test_suspensions_written_and_unwritten() -> None:
+    svc_suspended = ServiceDecl(SVC, LevelSettings(suspended=True))
+    svc_resumed = ServiceDecl(SVC2, LevelSettings(suspended=False))
+    declaration = _declaration(services=(svc_suspended, svc_resumed))
+    live = _live(suspensions=frozenset({EntityRef(APP, SVC2), EntityRef(APP, SVC, P1)}))
+    report = drift(declaration, live)
+    assert _classes(report) == {
+        ("missing", "suspension", f"service[{SVC}]"),
+        ("changed", "suspension", f"service[{SVC2}]"),
+        ("suspended_out_of_band", "suspension", f"partition[{SVC}/{P1}]"),
+    }
+    in_sync = _live(suspensions=frozenset({EntityRef(APP, SVC)}))
+    assert drift(declaration, in_sync).items == ()
+    _check_formats(report)
+
+
+def test_declared_entities_that_do_not_exist_are_missing_not_errors() -> None:
+    services = (
+        ServiceDecl("fabric:/A/Gone", LevelSettings(policy="p")),
+        ServiceDecl(
+            SVC2, partitions=(PartitionDecl(PartitionSelector("name", "west"), LevelSettings(policy="p")),)
+        ),
+        ServiceDecl(
+            SVC, partitions=(PartitionDecl(PartitionSelector("id", P1.upper()), LevelSettings(policy="p")),)
+        ),
+    )
+    declaration = Declaration(
+        policies={"p": PolicyDecl("p", BODY)},
+        applications={
+            APP: ApplicationDecl(APP, LevelSettings(policy="p"), services),
+            "fabric:/Nowhere": ApplicationDecl("fabric:/Nowhere", LevelSettings(policy="p")),
+        },
+    )
+    live = _live(mappings={EntityRef(APP): "p", EntityRef(APP, SVC, P1): "p"})
+    report = drift(declaration, live)
+    assert _classes(report) == {
+        ("missing", "application", "application[fabric:/Nowhere]"),
+        ("missing", "service", "service[fabric:/A/Gone]"),
+        ("missing", "partition", f"partition[{SVC2}/name=west]"),
+    }
+    assert not report.has_errors
+    _check_formats(report)
+
+
+def test_a_policy_on_a_stateless_service_is_an_error_diagnostic() -> None:
+    declaration = _declaration(services=(ServiceDecl("fabric:/A/Web", LevelSettings(policy="p")),))
+    report = drift(declaration, _live(mappings={EntityRef(APP): "p", EntityRef(APP, "fabric:/A/Web"): "p"}))
+    assert report.has_errors
+    assert "stateless" in report.diagnostics[0].message
+
+
+def test_coverage_counts_services_and_known_partitions() -> None:
+    live = _live(mappings={EntityRef(APP, SVC, P1): "p"}, suspensions=frozenset({EntityRef(APP, SVC)}))
+    report = drift(_declaration(app=LevelSettings()), live)
+    cov = report.coverage
+    # S is covered through its only partition (and suspended); T has none; Web is stateless
+    assert (cov.services_total, cov.services_covered, cov.services_suspended) == (2, 1, 1)
+    assert (cov.partitions_known, cov.partitions_covered) == (2, 1)
+    assert [w.service for w in cov.without] == [SVC2]
+    assert cov.line() == (
+        "Coverage: 1 of 2 stateful services have a backup policy (1 suspended); 1 of 2 known partitions; "
+        "without: fabric:/A/T."
+    )
+    full = drift(_declaration(), _live(suspensions=frozenset({EntityRef(APP, SVC2)}))).coverage
+    assert (full.services_covered, full.services_suspended, full.without) == (2, 1, ())
+
+
+def test_coverage_marks_partially_mapped_services_whose_partitions_are_unknown() -> None:
+    live = LiveState(
+        policies={"p": LIVE_BODY},
+        applications={APP: LiveApplication(APP, services=_services(partitions=False))},
+        mappings={EntityRef(APP, SVC, P1): "p"},
+        configured_applications=frozenset({APP}),
+    )
+    cov = drift(_declaration(app=LevelSettings()), live).coverage
+    assert [(w.service, w.partial) for w in cov.without] == [(SVC, True), (SVC2, False)]
+    assert "fabric:/A/S (some partitions only)" in cov.line()
+
+
+def test_markdown_stays_within_the_issue_limit() -> None:
+    mappings = {EntityRef(APP, f"fabric:/A/S{i}"): "p" for i in range(400)}
+    mappings[EntityRef(APP)] = "p"
+    report = drift(_declaration(), _live(mappings=mappings))
+    assert len(report.items) == 400
+    short = render_markdown(report, limit=5000)
+    assert len(short) <= 5000 and "--format json" in short
