@@ -293,6 +293,8 @@ class EmulatorApp:
                 return _empty(200)
         if op == "policy_delete":
             with self.store.write() as tx:
+                rules.purge_orphan_mappings(tx, params[0])
+            with self.store.write() as tx:
                 rules.delete_policy(tx, params[0])
             return _empty(200)
         token, max_results = _paging(query)

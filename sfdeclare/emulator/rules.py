@@ -70,10 +70,14 @@ def update_policy(tx: Tx, name: str, bound: BoundPolicy) -> None:
     tx.put_policy(policy)
 
 
-def delete_policy(tx: Tx, name: str) -> None:
+def purge_orphan_mappings(tx: Tx, name: str) -> None:
+    """Delete's first step, committed on its own: mappings of entities no longer in the cluster go."""
     for mapping in tx.mappings_of_policy(name):
         if not tx.entity_exists(mapping):
             tx.delete_mapping(mapping.key)
+
+
+def delete_policy(tx: Tx, name: str) -> None:
     if tx.policy(name) is None:
         raise _policy_missing()
     if tx.mappings_of_policy(name, limit=1):

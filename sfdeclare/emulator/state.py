@@ -277,8 +277,10 @@ class Store:
             )
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             conn.execute("PRAGMA synchronous = NORMAL")
-        except sqlite3.Error as exc:
+        except sqlite3.OperationalError as exc:
             raise _state_error(self.path, f"cannot open the emulator state file: {exc}") from None
+        except sqlite3.DatabaseError as exc:
+            raise _state_error(self.path, f"not an sfdeclare emulator state file ({exc})") from None
         return conn
 
     def _acquire(self) -> sqlite3.Connection:
