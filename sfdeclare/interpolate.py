@@ -32,8 +32,10 @@ def _parse(value: str) -> list[str | tuple[str, str]]:
             continue
         inner, closed = match.group(1), match.group(2)
         if closed is None:
+            # show only the kind: the rest of an unterminated reference may be a pasted secret
+            start = "${" + inner.partition(":")[0][:10] + (":" if ":" in inner else "")
             raise ValueError(
-                f"unterminated reference {match.group(0)!r}: write ${{env:NAME}} or ${{file:PATH}}"
+                f"unterminated reference {start}... (no closing }}): write ${{env:NAME}} or ${{file:PATH}}"
             )
         kind, colon, name = inner.partition(":")
         if not colon:

@@ -13,6 +13,7 @@ stays a string, so run times and dates are never turned into sexagesimal numbers
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass, field
@@ -45,17 +46,16 @@ _NAN = re.compile(r"\.(?:nan|NaN|NAN)")
 _SIMPLE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 
 
+@functools.lru_cache(maxsize=65536)
+def segment(part: PathKey) -> str:
+    if isinstance(part, int):
+        return f"[{part}]"
+    return "." + part if _SIMPLE_KEY.fullmatch(part) else "[" + repr(part) + "]"
+
+
 def format_path(path: Path) -> str:
     """A JSON path: ``$.policies.Daily.Schedule.Interval``, ``$.applications['fabric:/App'].policy``."""
-    out = ["$"]
-    for part in path:
-        if isinstance(part, int):
-            out.append(f"[{part}]")
-        elif _SIMPLE_KEY.fullmatch(part):
-            out.append("." + part)
-        else:
-            out.append("[" + repr(part) + "]")
-    return "".join(out)
+    return "$" + "".join(segment(part) for part in path)
 
 
 def show_tag(tag: str) -> str:
@@ -70,19 +70,29 @@ class Source:
     data: dict[str, Any]
     value_marks: dict[Path, tuple[int, int]] = field(default_factory=dict)
     key_marks: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    _paths: dict[Path, str] = field(default_factory=dict, repr=False)
 
-    def location(self, path: Path, *, key: bool = False) -> Location:
+    def path_text(self, path: Path) -> str:
+        """``format_path``, remembering prefixes: siblings share their parent's text."""
+        text = self._paths.get(path)
+        if text is None:
+            text = self.path_text(path[:-1]) + segment(path[-1]) if path else "$"
+            self._paths[path] = text
+        return text
+
+    def location(self, path: Path, *, key: bool = False, text: str | None = None) -> Location:
         """Where the value at ``path`` was written (with ``key``: where its key was, when it has one).
 
-        Values reached through an alias have no marks of their own; they report the alias's place."""
+        ``text`` is ``format_path(path)`` when the caller has it already. Values reached through an alias have
+        no marks of their own; they report the alias's place."""
         if key and path in self.key_marks:
             line, column = self.key_marks[path]
-            return Location(self.file, line, column, format_path(path))
+            return Location(self.file, line, column, text or self.path_text(path))
         probe = path
         while probe not in self.value_marks and probe:
             probe = probe[:-1]
         line, column = self.value_marks.get(probe, (1, 1))
-        return Location(self.file, line, column, format_path(path))
+        return Location(self.file, line, column, text or self.path_text(path))
 
 
 class _Fatal(Exception):
@@ -156,13 +166,12 @@ class _Builder:
                 f"the file expands to more than {MAX_NODES:,} values (too many aliases?); refusing it", *where
             )
 
-    def check_tag(self, tag: str | None, allowed: set[str], where: tuple[int, int], path: Path) -> None:
+    def check_tag(self, tag: str | None, allowed: set[str], where: tuple[int, int]) -> None:
         if tag is not None and tag != "!" and tag not in allowed:
-            self.error(
+            raise _Fatal(
                 f"YAML tag {show_tag(tag)} is not allowed (only plain YAML data: strings, numbers, booleans, "
                 "null, mappings, sequences)",
-                where,
-                path,
+                *where,
             )
 
     def next_path(self, where: tuple[int, int], is_scalar: bool) -> Path | None:
@@ -204,7 +213,7 @@ class _Builder:
             return
         self.grow(1, where)
         tag = event.tag
-        self.check_tag(tag, _ALLOWED_SCALAR_TAGS, where, path)
+        self.check_tag(tag, _ALLOWED_SCALAR_TAGS, where)
         value: Any
         plain = not event.style and event.implicit[0]
         if tag == f"{_STD}str" or (tag in (None, "!") and not plain):
@@ -234,8 +243,7 @@ class _Builder:
     def map_key(self, event: Any, where: tuple[int, int]) -> None:
         frame = self.stack[-1]
         tag = event.tag
-        if tag not in (None, "!", f"{_STD}str"):
-            self.error(f"YAML tag {show_tag(tag)} is not allowed on a key", where, frame.path)
+        self.check_tag(tag, {f"{_STD}str"}, where)
         key = event.value
         if key == "<<" and not event.style:
             self.error("YAML merge keys (<<) are not supported; write the keys out", where, frame.path)
@@ -258,7 +266,7 @@ class _Builder:
             raise _Fatal(f"the file nests deeper than {MAX_DEPTH} levels; refusing it", *where)
         self.grow(1, where)
         kind = "map" if isinstance(container, dict) else "seq"
-        self.check_tag(event.tag, {f"{_STD}{kind}"}, where, path)
+        self.check_tag(event.tag, {f"{_STD}{kind}"}, where)
         self.marks[path] = where
         self.stack.append(_Frame(container, path, event.anchor, self.count))
 

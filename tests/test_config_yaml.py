@@ -47,11 +47,26 @@ def test_duplicate_keys_are_refused_with_both_lines() -> None:
 
 def test_unsafe_tags_are_refused_without_running_them(tmp_path: Path) -> None:
     marker = tmp_path / "ran"
-    text = f"a: !!python/object/apply:os.system ['touch {marker}']\nb: !custom x\n"
-    errors = _errors(text)
+    errors = _errors(f"a: !!python/object/apply:os.system ['touch {marker}']\n")
     assert not marker.exists()
-    assert errors[0].startswith("f.yaml:1:4: error: YAML tag !!python/object/apply:os.system is not allowed")
-    assert errors[1].startswith("f.yaml:2:4: error: YAML tag !custom is not allowed")
+    assert errors == [
+        "f.yaml:1:4: error: YAML tag !!python/object/apply:os.system is not allowed (only plain YAML data: "
+        "strings, numbers, booleans, null, mappings, sequences)"
+    ]
+
+
+@pytest.mark.parametrize(
+    "text", ["a: !custom x\n", "a: !!set {x}\n", "!!binary a: 1\n", "a: !!timestamp 2024-01-01\n"]
+)
+def test_tags_outside_the_json_core_are_refused(text: str) -> None:
+    errors = _errors(text)
+    assert len(errors) == 1 and "is not allowed (only plain YAML data" in errors[0]
+
+
+def test_explicit_core_tags_are_allowed() -> None:
+    source, diagnostics = parse_text("a: !!str 10\nb: !!int '7'\nc: !!float 1\n", "f.yaml")
+    assert source is not None and not diagnostics
+    assert source.data == {"a": "10", "b": 7, "c": 1.0}
 
 
 def test_alias_bomb_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:

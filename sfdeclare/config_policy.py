@@ -1,0 +1,180 @@
+"""Checks on one declared policy body that the schema cannot express: what the server would silently change.
+
+A value the server would store differently (an Interval with seconds, a RetentionDuration with minutes) is an
+error naming the value it would become, so that no plan ever shows a change that can never converge. The body
+itself is never rewritten: the planner compares values canonically.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from sfdeclare import interpolate
+from sfdeclare.durations import (
+    format_duration,
+    parse_duration,
+    parse_run_time,
+    server_interval,
+    server_retention,
+)
+from sfdeclare.errors import Diagnostic
+from sfdeclare.model import SECRET_FIELDS
+from sfdeclare.yamlsource import Path, Source
+
+USUAL_POLICY_NAME = re.compile(r"[A-Za-z0-9._-]+")
+
+
+def check_name(name: str, source: Source, path: Path) -> list[Diagnostic]:
+    if USUAL_POLICY_NAME.fullmatch(name):
+        return []
+    return [
+        Diagnostic(
+            "warning",
+            f"unusual policy name {name!r}: the name is part of request URLs; prefer letters, digits, '.', '_' "
+            "and '-'",
+            source.location(path, key=True),
+        )
+    ]
+
+
+def _interval(text: str, source: Source, path: Path) -> list[Diagnostic]:
+    try:
+        given = parse_duration(text)
+    except ValueError:
+        return []  # the schema reported the form
+    where = source.location(path)
+    try:
+        stored = server_interval(given)
+    except ValueError as exc:
+        return [Diagnostic("error", f"Interval {text}: {exc}", where)]
+    if stored != given:
+        shown = format_duration(stored)
+        return [
+            Diagnostic(
+                "error",
+                f"Interval {text} would be stored as {shown} by the server (whole minutes or whole hours); "
+                f"write {shown}",
+                where,
+            )
+        ]
+    return []
+
+
+def _retention(text: str, source: Source, path: Path) -> list[Diagnostic]:
+    try:
+        given = parse_duration(text)
+    except ValueError:
+        return []
+    where = source.location(path)
+    try:
+        stored = server_retention(given)
+    except ValueError:
+        return [
+            Diagnostic(
+                "error", f"RetentionDuration {text} is under 1 hour; the server requires at least PT1H", where
+            )
+        ]
+    if stored != given:
+        shown = format_duration(stored)
+        return [
+            Diagnostic(
+                "error",
+                f"RetentionDuration {text} would be stored as {shown} by the server (whole hours); write {shown}",
+                where,
+            )
+        ]
+    return []
+
+
+def _schedule(schedule: Mapping[str, Any], source: Source, path: Path) -> list[Diagnostic]:
+    found: list[Diagnostic] = []
+    interval = schedule.get("Interval")
+    if schedule.get("ScheduleKind") == "FrequencyBased" and isinstance(interval, str):
+        found += _interval(interval, source, (*path, "Interval"))
+    run_times = schedule.get("RunTimes")
+    if schedule.get("ScheduleKind") == "TimeBased" and isinstance(run_times, list):
+        if not run_times:
+            found.append(
+                Diagnostic(
+                    "warning",
+                    "RunTimes is empty: this schedule never takes a backup",
+                    source.location((*path, "RunTimes")),
+                )
+            )
+        seen: dict[Any, int] = {}
+        for index, entry in enumerate(run_times):
+            if not isinstance(entry, str):
+                continue
+            where = source.location((*path, "RunTimes", index))
+            try:
+                moment = parse_run_time(entry)
+            except ValueError as exc:
+                found.append(Diagnostic("error", f"RunTimes: {exc}", where))
+                continue
+            if moment in seen:
+                found.append(
+                    Diagnostic(
+                        "warning",
+                        f"RunTimes: {entry!r} is the same UTC time as entry {seen[moment]}; the server keeps one",
+                        where,
+                    )
+                )
+            seen.setdefault(moment, index)
+    run_days = schedule.get("RunDays")
+    if isinstance(run_days, list):
+        days_seen: set[Any] = set()
+        for index, day in enumerate(run_days):
+            if isinstance(day, str) and day in days_seen:
+                found.append(
+                    Diagnostic(
+                        "warning",
+                        f"RunDays: {day} is listed twice; the server keeps one",
+                        source.location((*path, "RunDays", index)),
+                    )
+                )
+            if isinstance(day, str):
+                days_seen.add(day)
+    return found
+
+
+def _storage(storage: Mapping[str, Any], source: Source, path: Path) -> list[Diagnostic]:
+    found: list[Diagnostic] = []
+    if storage.get("StorageKind") == "ManagedIdentityAzureBlobStore":
+        found.append(
+            Diagnostic(
+                "warning",
+                "StorageKind ManagedIdentityAzureBlobStore needs a Service Fabric runtime newer than 6.4",
+                source.location((*path, "StorageKind")),
+            )
+        )
+    for secret in SECRET_FIELDS:
+        value = storage.get(secret)
+        if isinstance(value, str) and not interpolate.has_references(value):
+            found.append(
+                Diagnostic(
+                    "error",
+                    f"{secret} is a secret: write a ${{env:NAME}} or ${{file:PATH}} reference, never the value "
+                    "in the file",
+                    source.location((*path, secret), key=True),
+                )
+            )
+    return found
+
+
+def check_body(body: Mapping[str, Any], source: Source, path: Path) -> list[Diagnostic]:
+    """Problems in one policy body at ``path`` (errors and warnings) beyond the schema's."""
+    found: list[Diagnostic] = []
+    schedule = body.get("Schedule")
+    if isinstance(schedule, Mapping):
+        found += _schedule(schedule, source, (*path, "Schedule"))
+    storage = body.get("Storage")
+    if isinstance(storage, Mapping):
+        found += _storage(storage, source, (*path, "Storage"))
+    retention = body.get("RetentionPolicy")
+    if isinstance(retention, Mapping) and isinstance(retention.get("RetentionDuration"), str):
+        found += _retention(
+            retention["RetentionDuration"], source, (*path, "RetentionPolicy", "RetentionDuration")
+        )
+    return found
