@@ -1,0 +1,211 @@
+"""The law the product rests on: for any topology, starting state and configuration, plan -> apply -> plan is
+empty, and the emulator (which enforces the server's rules) rejects no planned action."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from sfdeclare.applier import apply_plan
+from sfdeclare.client import Client
+from sfdeclare.commands.common import read_live
+from sfdeclare.config import load_declaration
+from sfdeclare.emulator.state import init_state
+from sfdeclare.errors import PlanError
+from sfdeclare.model import Declaration, EntityRef, LiveState
+from sfdeclare.planner import PlanOptions, plan, read_scope
+from sfdeclare.routes import WireRequest
+
+POLICIES = ["P0", "P1", "P2"]
+ENV = {"CONN": "UseDevelopmentStorage=true"}
+
+
+def policy_body(index: int) -> dict[str, Any]:
+    return {
+        "MaxIncrementalBackups": index + 1,
+        "Schedule": {"ScheduleKind": "FrequencyBased", "Interval": f"PT{index + 1}H"},
+        "Storage": {
+            "StorageKind": "AzureBlobStore",
+            "ConnectionString": "${env:CONN}",
+            "ContainerName": f"c{index}",
+        },
+    }
+
+
+@dataclass
+class Scenario:
+    topology: dict[str, Any]
+    config: dict[str, Any]
+    before: list[tuple[str, EntityRef, str | None]]
+    stale_policies: bool
+
+
+CHOICES: list[tuple[str, ...]] = [(), ("enable",), ("suspend",), ("enable", "suspend")]
+level = st.fixed_dictionaries(
+    {},
+    optional={"policy": st.sampled_from(POLICIES), "suspended": st.booleans()},
+)
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> Scenario:
+    apps = []
+    config_apps: dict[str, Any] = {}
+    before: list[tuple[str, EntityRef, str | None]] = []
+    for a in range(draw(st.integers(1, 3))):
+        app = f"fabric:/App{a}"
+        services = []
+        config_services: dict[str, Any] = {}
+        for s in range(draw(st.integers(1, 3))):
+            name = f"{app}/Svc{s}"
+            stateful = draw(st.booleans()) or s == 0
+            count = draw(st.integers(1, 3))
+            services.append(
+                {"name": name, "kind": "Stateful" if stateful else "Stateless", "partitions": count}
+            )
+            if not stateful:
+                continue
+            decl = dict(draw(level))
+            parts = []
+            for p in range(count):
+                if draw(st.integers(0, 3)) == 0:
+                    parts.append({"index": p, **draw(level)})
+            if parts:
+                decl["partitions"] = parts
+            if decl and draw(st.booleans()):
+                config_services[f"Svc{s}"] = decl
+            for action in draw(st.sampled_from(CHOICES)):
+                before.append((action, EntityRef(app, name), draw(st.sampled_from(POLICIES))))
+        apps.append({"name": app, "services": services})
+        app_decl: dict[str, Any] = dict(draw(level))
+        if config_services:
+            app_decl["services"] = config_services
+        if draw(st.integers(0, 3)) > 0:
+            config_apps[f"App{a}"] = app_decl
+        for action in draw(st.sampled_from(CHOICES)):
+            before.append((action, EntityRef(app), draw(st.sampled_from(POLICIES))))
+    if draw(st.booleans()):  # declare some live suspensions away, so that resumes get planned
+        for action, ref, _ in before:
+            short = ref.application.removeprefix("fabric:/")
+            if action != "suspend" or short not in config_apps:
+                continue
+            if ref.service is None:
+                config_apps[short]["suspended"] = False
+            else:
+                services = config_apps[short].setdefault("services", {})
+                services.setdefault(ref.service.rsplit("/", 1)[1], {})["suspended"] = False
+    config = {
+        "version": 1,
+        "scope": draw(st.sampled_from(["declared", "cluster"])),
+        "prune_policies": draw(st.booleans()),
+        "policies": {p: policy_body(i) for i, p in enumerate(POLICIES) if draw(st.booleans()) or i == 0},
+        "applications": config_apps,
+    }
+    return Scenario({"applications": apps}, config, before, draw(st.booleans()))
+
+
+class Sender:
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    def execute(self, request: WireRequest) -> int:
+        return self.client.send(request, secrets_env=ENV).attempts
+
+    def get_policy(self, name: str) -> Any:
+        return self.client.get_policy(name)
+
+
+def prepare(scenario: Scenario, folder: Path, client: Client) -> None:
+    for i, name in enumerate(POLICIES):
+        if i != 1:  # P1 exists only when declared: references to it must then be declared
+            body = policy_body(i + 1 if scenario.stale_policies else i)
+            client.create_policy(name, {**body, "Storage": {**body["Storage"], "ConnectionString": "x"}})
+    for action, ref, policy in scenario.before:
+        if action == "enable" and policy != "P1":
+            client.enable_backup(ref, policy or "P0")
+    mapped = {
+        ref.application for action, ref, policy in scenario.before if action == "enable" and policy != "P1"
+    }
+    for action, ref, _ in scenario.before:
+        if action == "suspend" and ref.application in mapped:
+            client.suspend_backup(ref)
+
+
+def write_config(scenario: Scenario, folder: Path, client: Client) -> Path:
+    config = scenario.config
+    for app_key, app in config["applications"].items():
+        for svc_key, svc in app.get("services", {}).items():
+            parts = client.list_partitions(f"fabric:/{app_key}/{svc_key}")
+            svc["partitions"] = [
+                {"id": parts[p.pop("index") % len(parts)].id, **p} for p in svc.get("partitions", [])
+            ]
+            ids = [p["id"] for p in svc["partitions"]]
+            svc["partitions"] = [p for i, p in enumerate(svc["partitions"]) if p["id"] not in ids[:i]]
+    path = folder / "sfdeclare.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def assert_cluster_holds(declaration: Declaration, live: LiveState) -> None:
+    """An oracle independent of the planner: the live state says what the file says, level by level."""
+    wanted: dict[EntityRef, str] = {}
+    for app in declaration.applications.values():
+        levels = [(EntityRef(app.name), app.settings)]
+        for svc in app.services:
+            levels.append((EntityRef(app.name, svc.name), svc.settings))
+            levels += [
+                (EntityRef(app.name, svc.name, str(p.selector.value)), p.settings) for p in svc.partitions
+            ]
+        for ref, level in levels:
+            if level.policy is not None:
+                wanted[ref] = level.policy
+            if level.suspended is not None:
+                assert (ref in live.suspensions) == level.suspended, ref
+    managed = set(declaration.applications)
+    if declaration.scope == "cluster":
+        managed |= set(live.configured_applications)
+    actual = {ref: policy for ref, policy in live.mappings.items() if ref.application in managed}
+    assert actual == wanted
+    for name, decl in declaration.policies.items():
+        assert name in live.policies
+        assert live.policies[name]["MaxIncrementalBackups"] == decl.body["MaxIncrementalBackups"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios())
+def test_plan_apply_plan_is_empty_and_no_action_is_rejected(scenario: Scenario) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / "topology.yaml").write_text(yaml.safe_dump(scenario.topology))
+        init_state(str(folder / "state"), str(folder / "topology.yaml"))
+        with Client(f"emulator:{folder / 'state'}", env=ENV) as client:
+            prepare(scenario, folder, client)
+            declaration = load_declaration([str(write_config(scenario, folder, client))])
+            live = read_live(client, declaration, read_scope(declaration), 4)
+            try:
+                first = plan(declaration, live, PlanOptions(env=ENV))
+            except PlanError as exc:
+                assume(
+                    all(
+                        "would have no backup mapping" in d.message
+                        for d in exc.diagnostics
+                        if d.severity == "error"
+                    )
+                )
+                return
+            result = apply_plan(first, Sender(client), parallelism=4)
+            rejected = [
+                f"{r.change.id}: {r.code} {r.message}" for r in result.results if r.status != "applied"
+            ]
+            assert not rejected
+            assert_cluster_holds(declaration, read_live(client, declaration, read_scope(declaration), 4))
+            again = plan(
+                declaration, read_live(client, declaration, read_scope(declaration), 4), PlanOptions(env=ENV)
+            )
+            assert [c.id for c in again.changes] == []
