@@ -1,0 +1,1 @@
+"""Benchmarks: request counts, wall/CPU time and memory of plan and apply at scale (``make bench``)."""

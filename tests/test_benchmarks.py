@@ -1,0 +1,133 @@
+"""The request counts the benchmarks rely on, at small scale: a plan reads one policy page, two requests per
+declared application and one per service with partition-level declarations, and nothing else."""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from sfdeclare.cli import main as cli_main
+from sfdeclare.client import Client, read_state
+from sfdeclare.config import load_declaration
+from sfdeclare.emulator.state import init_state
+from sfdeclare.emulator.transport import EmulatorTransport
+
+# benchmarks/ is not an installed package: import it from the repository root
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.generate import Scenario, generate
+from benchmarks.processes import PYTHON, Emulator, child_env, run_timed
+from benchmarks.sdk_baseline import read_cluster
+
+APPS = 20
+SERVICES = 3
+POLICY_PAGE = "GET /BackupRestore/BackupPolicies"
+SERVICES_ROUTE = "GET /Applications/{id}/$/GetServices"
+APP_CONFIG = "GET /Applications/{id}/$/GetBackupConfigurationInfo"
+PARTITIONS = "GET /Services/{id}/$/GetPartitions"
+
+
+@dataclass
+class Cluster:
+    scenario: Scenario
+    state: str
+    transport: EmulatorTransport
+
+    def read(self) -> dict[str, Any]:
+        """read_state of the scenario's configuration; the emulator's request counts for it."""
+        self.transport.app.stats.reset()
+        declaration = load_declaration([str(self.scenario.config)])
+        with Client("http://emulator", transport=self.transport, parallelism=16) as client:
+            live = read_state(client, declaration, parallelism=16)
+        stats = self.transport.app.stats.snapshot()
+        assert live.requests == stats["Total"]
+        return stats
+
+
+def make_cluster(tmp_path: Path, partition_every: int) -> Cluster:
+    scenario = generate(tmp_path / "bench", APPS, services=SERVICES, partition_every=partition_every)
+    state = str(tmp_path / "state.db")
+    init_state(state, str(scenario.topology))
+    return Cluster(scenario, state, EmulatorTransport(state))
+
+
+@pytest.fixture
+def plain(tmp_path: Path) -> Iterator[Cluster]:
+    cluster = make_cluster(tmp_path, partition_every=0)
+    yield cluster
+    cluster.transport.close()
+
+
+@pytest.fixture
+def with_partitions(tmp_path: Path) -> Iterator[Cluster]:
+    cluster = make_cluster(tmp_path, partition_every=3)
+    yield cluster
+    cluster.transport.close()
+
+
+def test_plan_reads_one_policy_page_and_two_requests_per_application(plain: Cluster) -> None:
+    assert plain.scenario.partition_services == 0
+    stats = plain.read()
+    assert stats["Routes"] == {POLICY_PAGE: 1, SERVICES_ROUTE: APPS, APP_CONFIG: APPS}
+    assert stats["Total"] == 1 + 2 * APPS == plain.scenario.expected_plan_requests
+
+
+def test_partition_level_settings_add_exactly_one_request_per_service(with_partitions: Cluster) -> None:
+    declared = with_partitions.scenario.partition_services
+    assert declared == len(range(0, APPS, 3))  # every third application, one service each
+    stats = with_partitions.read()
+    assert stats["Routes"] == {
+        POLICY_PAGE: 1,
+        SERVICES_ROUTE: APPS,
+        APP_CONFIG: APPS,
+        PARTITIONS: declared,
+    }
+    assert stats["Total"] == 1 + 2 * APPS + declared
+
+
+def test_a_converged_cluster_costs_the_same_reads(
+    with_partitions: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in with_partitions.scenario.env.items():
+        monkeypatch.setenv(name, value)
+    out, err = io.StringIO(), io.StringIO()
+    config = str(with_partitions.scenario.config)
+    endpoint = f"emulator:{with_partitions.state}"
+    assert cli_main(["apply", config, "--endpoint", endpoint, "--auto-approve"], out, err) == 0, (
+        err.getvalue()
+    )
+    assert cli_main(["plan", config, "--endpoint", endpoint, "--detailed-exitcode"], out, err) == 0
+    stats = with_partitions.read()
+    assert stats["Total"] == with_partitions.scenario.expected_plan_requests
+
+
+def test_served_plan_and_sdk_baseline_request_counts(tmp_path: Path) -> None:
+    scenario = generate(tmp_path / "bench", 6, services=2, partition_every=2)
+    with Emulator(str(tmp_path / "state.db"), str(scenario.topology), latency_ms=0, timeout=30) as emulator:
+        argv = [PYTHON, "-m", "sfdeclare.cli", "plan", str(scenario.config), "--endpoint", emulator.url]
+        run = run_timed([*argv, "--parallelism", "4"], env=child_env(scenario.env), timeout=60)
+        assert run.returncode == 0, run.tail()
+        assert emulator.stats()["Total"] == scenario.expected_plan_requests == 1 + 2 * 6 + 3
+        emulator.reset_stats()
+        baseline = read_cluster(emulator.url)
+        assert (baseline.applications, baseline.services, baseline.not_enabled) == (6, 12, 12)
+        stats = emulator.stats()
+        # the per-service script: the application list, each application's services, each service's config
+        assert stats["Total"] == 1 + 6 + 12
+        assert stats["Routes"]["GET /Services/{id}/$/GetBackupConfigurationInfo"] == 12
+
+
+def test_emulator_stats_reset_between_runs(tmp_path: Path) -> None:
+    scenario = generate(tmp_path / "bench", 2, services=1, partition_every=0)
+    with Emulator(str(tmp_path / "state.db"), str(scenario.topology), latency_ms=0, timeout=30) as emulator:
+        with httpx.Client(base_url=emulator.url, trust_env=False) as client:
+            client.get("/BackupRestore/BackupPolicies", params={"api-version": "6.4"})
+        assert emulator.stats()["Total"] == 1
+        emulator.reset_stats()
+        assert emulator.stats()["Total"] == 0
