@@ -106,8 +106,9 @@ def _plain(value: Any) -> Any:
 
 
 def quote_segment(segment: str) -> str:
-    """Percent-encode everything but RFC 3986 unreserved characters."""
-    return quote(segment, safe="")
+    """Percent-encode everything but RFC 3986 unreserved characters, and ``~`` too: in the tilde id form it
+    separates segments, so a ``~`` inside a name must stay distinguishable from it."""
+    return quote(segment, safe="").replace("~", "%7E")
 
 
 def _name_segments(name: str) -> list[str]:

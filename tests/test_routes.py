@@ -1,13 +1,18 @@
 from __future__ import annotations
 
 import json
+import string
+from urllib.parse import unquote
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sfdeclare import routes
 from sfdeclare.model import ClusterSettings, EntityRef
 from sfdeclare.routes import ApiOptions, WireRequest
 
+UNRESERVED_OR_PERCENT = set(string.ascii_letters + string.digits + "-._%")
 OPTS = ApiOptions()
 TILDE = ApiOptions(entity_ids="tilde")
 PREVIEW = ApiOptions(api_version="6.2-preview")
@@ -137,3 +142,15 @@ def test_options_from_settings() -> None:
     assert opts == ApiOptions("6.2-preview", "tilde", 60)
     assert opts.is_pre_64
     assert not ApiOptions("7.0").is_pre_64
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(min_size=1, max_size=12), min_size=2, max_size=4))
+def test_every_name_quotes_to_unreserved_segments_that_round_trip(segments: list[str]) -> None:
+    segments = [s.replace("/", "_") for s in segments]
+    name = "fabric:/" + "/".join(segments)
+    for style, separator in (("slash", "/"), ("tilde", "~")):
+        quoted = routes.entity_id(name, style)  # type: ignore[arg-type]
+        parts = quoted.split(separator)
+        assert [unquote(p) for p in parts] == segments
+        assert all(set(p) <= UNRESERVED_OR_PERCENT for p in parts)
