@@ -118,6 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("emulator", help="the local Service Fabric backup emulator")
     esub = p.add_subparsers(dest="emulator_command", metavar="COMMAND")
     esub.required = True
+    i = esub.add_parser("init", help="create a state file from a topology, for --endpoint emulator:FILE")
+    i.add_argument("--state", required=True, help="state file to create or update")
+    i.add_argument("--topology", help="topology file (YAML or JSON)")
+    _add_common(i)
     s = esub.add_parser("serve", help="serve the emulator over HTTP(S)")
     s.add_argument("--state", required=True, help="state file (created when missing)")
     s.add_argument("--topology", help="topology file (YAML or JSON) to load into the state")
@@ -202,6 +206,10 @@ def _dispatch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return explain.run(
             args.paths, args.address, endpoint=args.endpoint, parallelism=args.parallelism, out=out, err=err
         )
+    if args.command == "emulator" and args.emulator_command == "init":
+        from sfdeclare.commands import emulator_init
+
+        return emulator_init.run(state=args.state, topology=args.topology, out=out)
     if args.command == "emulator" and args.emulator_command == "serve":
         from sfdeclare.commands import emulator
 

@@ -27,7 +27,7 @@ def render_plan(plan: Plan, *, color: bool = False) -> str:
             lines.append(f"      reason: {c.reason}")
             lines.extend(f"      {line}" for line in detail_lines(c))
             if c.depends_on:
-                lines.append(f"      after: {', '.join(c.depends_on)}")
+                lines.append(f"      waits for: {', '.join(c.depends_on)}")
         lines.append("")
     if plan.effective_changes:
         lines.append(_paint("Effective backup changes:", _BOLD, color))
