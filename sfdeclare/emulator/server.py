@@ -262,7 +262,7 @@ class EmulatorServer:
             raise EmulatorError(f"cannot listen on {self.host}:{self.port}: {exc.strerror or exc}") from None
         self._thread = threading.Thread(
             target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.1},
+            kwargs={"poll_interval": 0.02},
             name="sfdeclare-emulator",
             daemon=True,
         )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from emulator_support import CALC_TOPOLOGY, Api
+from emulator_support import CALC_TOPOLOGY, NO_CA, Api, http_client
 
 from sfdeclare.emulator.server import EmulatorServer
 from sfdeclare.emulator.state import init_state
@@ -25,7 +25,7 @@ def state_path(tmp_path: Path) -> str:
 @pytest.fixture
 def transport_api(state_path: str) -> Iterator[Api]:
     transport = EmulatorTransport(state_path)
-    with httpx.Client(transport=transport, base_url="http://emulator") as client:
+    with httpx.Client(transport=transport, base_url="http://emulator", verify=NO_CA) as client:
         yield Api(client)
 
 
@@ -37,7 +37,7 @@ def server(state_path: str) -> Iterator[EmulatorServer]:
 
 @pytest.fixture
 def http_api(server: EmulatorServer) -> Iterator[Api]:
-    with httpx.Client(base_url=server.url) as client:
+    with http_client(server.url) as client:
         yield Api(client)
 
 

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import copy
+import ssl
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from sfdeclare.emulator.topology import derived_partition_id
+
+# httpx loads the system CA bundle for every client it makes (~0.2 s); the tests talk plain HTTP or bring
+# their own context, so an empty one keeps client creation cheap.
+NO_CA = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+
+
+def http_client(base_url: str, **kwargs: Any) -> httpx.Client:
+    return httpx.Client(base_url=base_url, verify=kwargs.pop("verify", NO_CA), **kwargs)
+
 
 TOPOLOGIES = Path(__file__).resolve().parent.parent / "data" / "topologies"
 CALC_TOPOLOGY = TOPOLOGIES / "calc.yaml"

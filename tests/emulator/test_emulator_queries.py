@@ -8,7 +8,14 @@ from typing import Any
 
 import httpx
 import pytest
-from emulator_support import CALC_PARTITIONS, LEDGER_PARTITION, WEB_PARTITION, Api, error_code
+from emulator_support import (
+    CALC_PARTITIONS,
+    LEDGER_PARTITION,
+    NO_CA,
+    WEB_PARTITION,
+    Api,
+    error_code,
+)
 
 from sfdeclare.emulator.app import EmulatorApp
 from sfdeclare.emulator.state import Store, load_topology_into
@@ -137,7 +144,7 @@ def big_api(tmp_path: Path) -> Iterator[Api]:
     )
     transport = EmulatorTransport(path)
     transport.app = EmulatorApp(store, query_page_size=50)
-    with httpx.Client(transport=transport, base_url="http://emulator") as client:
+    with httpx.Client(transport=transport, base_url="http://emulator", verify=NO_CA) as client:
         yield Api(client)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from emulator_support import CALC_TOPOLOGY, TOPOLOGIES, Api, policy
+from emulator_support import CALC_TOPOLOGY, NO_CA, TOPOLOGIES, Api, http_client, policy
 
 from sfdeclare.emulator.server import EmulatorServer
 from sfdeclare.emulator.state import init_state
@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def transport_api(path: str) -> Api:
-    return Api(httpx.Client(transport=EmulatorTransport(path), base_url="http://emulator"))
+    return Api(httpx.Client(transport=EmulatorTransport(path), base_url="http://emulator", verify=NO_CA))
 
 
 def policy_names(api: Api) -> set[str]:
@@ -95,9 +95,11 @@ def run_writers(writers: list[Callable[[str], httpx.Response]], per_writer: int)
 
 def test_parallel_writers_over_http_and_in_process_lose_nothing(state_path: str) -> None:
     with EmulatorServer(state_path) as server:
-        http_clients = [Api(httpx.Client(base_url=server.url)) for _ in range(4)]
+        http_clients = [Api(http_client(server.url)) for _ in range(4)]
         transport = EmulatorTransport(state_path)
-        local_clients = [Api(httpx.Client(transport=transport, base_url="http://emulator")) for _ in range(4)]
+        local_clients = [
+            Api(httpx.Client(transport=transport, base_url="http://emulator", verify=NO_CA)) for _ in range(4)
+        ]
         writers = [c.create for c in http_clients + local_clients]
         statuses = run_writers(writers, 25)
         assert statuses == [201] * 200
@@ -125,9 +127,11 @@ def start_serve_process(state: str, *extra: str) -> tuple[subprocess.Popen[str],
 def test_second_os_process_and_this_process_write_one_file(state_path: str) -> None:
     process, url = start_serve_process(state_path)
     try:
-        remote = [Api(httpx.Client(base_url=url)) for _ in range(4)]
+        remote = [Api(http_client(url)) for _ in range(4)]
         transport = EmulatorTransport(state_path)
-        local = [Api(httpx.Client(transport=transport, base_url="http://emulator")) for _ in range(4)]
+        local = [
+            Api(httpx.Client(transport=transport, base_url="http://emulator", verify=NO_CA)) for _ in range(4)
+        ]
         statuses = run_writers([c.create for c in remote + local], 25)
         assert statuses == [201] * 200
         assert len(policy_names(local[0])) == 200
@@ -146,7 +150,7 @@ def test_serve_command_end_to_end(tmp_path: Path) -> None:
     state = str(tmp_path / "s.db")
     process, url = start_serve_process(state, "--topology", str(CALC_TOPOLOGY))
     try:
-        with httpx.Client(base_url=url) as client:
+        with http_client(url) as client:
             apps = client.get("/Applications", params={"api-version": "6.1"})
             assert apps.status_code == 200 and len(apps.json()["Items"]) == 4
             assert (
