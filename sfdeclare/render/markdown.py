@@ -60,7 +60,7 @@ def render_plan(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT) -> str:
     for c in plan.changes:
         groups.setdefault(c.application or "policies", []).append(c)
     for title in sorted(groups, key=lambda g: (g != "policies", g)):
-        lines += _block(title if title == "policies" else f"`{title}`", groups[title])
+        lines += _block(title if title == "policies" else f"<code>{title}</code>", groups[title])
     text = "\n".join(lines)
     if len(text) <= limit:
         return text
