@@ -41,7 +41,7 @@ def module_files(name: str) -> list[Path]:
     return [path] if path.exists() else []
 
 
-@pytest.mark.parametrize("name", PURE + ["render"])
+@pytest.mark.parametrize("name", [*PURE, "render"])
 def test_pure_modules_import_no_edge_and_no_http(name: str) -> None:
     files = module_files(name) or sorted((PACKAGE / name).glob("*.py"))
     for path in files:
