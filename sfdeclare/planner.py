@@ -608,7 +608,9 @@ def plan(declaration: Declaration, live: LiveState, options: PlanOptions | None 
     return _Planner(declaration, live, options or PlanOptions()).plan()
 
 
-def state_after(live: LiveState, changes: Iterable[Change]) -> tuple[dict[EntityRef, str], frozenset[EntityRef]]:
+def state_after(
+    live: LiveState, changes: Iterable[Change]
+) -> tuple[dict[EntityRef, str], frozenset[EntityRef]]:
     """The explicit mappings and suspensions the cluster holds once ``changes`` are applied."""
     mappings = dict(live.mappings)
     suspensions = set(live.suspensions)
