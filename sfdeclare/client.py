@@ -33,6 +33,7 @@ from sfdeclare.model import (
     LivePartition,
     LiveService,
     LiveState,
+    TlsSettings,
     application_name,
     service_name,
 )
@@ -102,6 +103,8 @@ class Client:
             transport = self._emulator_transport()
         elif transport is None and self.endpoint.is_https:
             verify = build_ssl_context(self.settings.tls, base_dir, self._warn)
+        elif self.endpoint.kind == "http" and self.settings.tls != TlsSettings():
+            self._warn(f"warning: cluster.tls is set but {self.endpoint.url} is plain http: it is not used")
         size = max(1, parallelism)
         self._http = httpx.Client(
             base_url=self.endpoint.url,

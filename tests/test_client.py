@@ -12,7 +12,14 @@ import pytest
 from sfdeclare import routes
 from sfdeclare.client import Client, Reply
 from sfdeclare.errors import ClusterError
-from sfdeclare.model import ClusterSettings, EntityRef, LiveApplication, LivePartition, LiveService
+from sfdeclare.model import (
+    ClusterSettings,
+    EntityRef,
+    LiveApplication,
+    LivePartition,
+    LiveService,
+    TlsSettings,
+)
 from sfdeclare.retry import ClusterRequestError, RetryPolicy
 
 APP = EntityRef("fabric:/A")
@@ -394,3 +401,11 @@ def test_transport_errors_give_up_with_a_clear_line() -> None:
         client.list_policies()
     assert str(info.value).startswith("GetBackupPolicyList: cannot connect to http://cluster:19080: refused")
     assert str(info.value).endswith("(gave up after 2 attempts)")
+
+
+def test_tls_settings_on_plain_http_are_reported_unused() -> None:
+    messages: list[str] = []
+    settings = ClusterSettings(tls=TlsSettings(ca_bundle="ca.pem"))
+    with Client("http://cluster:1", settings=settings, env={}, warn=messages.append):
+        pass
+    assert messages == ["warning: cluster.tls is set but http://cluster:1 is plain http: it is not used"]
