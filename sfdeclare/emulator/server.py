@@ -29,6 +29,7 @@ from sfdeclare.errors import SfdeclareError
 
 IDLE_TIMEOUT_SECONDS = 60.0
 HANDSHAKE_TIMEOUT_SECONDS = 10.0
+DRAIN_LIMIT_BYTES = 16 * 1024 * 1024
 
 
 class EmulatorError(SfdeclareError):
@@ -45,6 +46,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # requests are counted, not logged
         return
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Malformed requests (bad request line, oversized headers) get a FabricError, not an HTML page."""
+        self.close_connection = True
+        try:
+            phrase = HTTPStatus(code).phrase
+        except ValueError:
+            phrase = "Bad request"
+        self._send(error_response(FabricFault(fe.INVALID_ARG, message or phrase, status=code)))
 
     def _serve(self) -> None:
         try:
@@ -75,8 +85,17 @@ class _Handler(BaseHTTPRequestHandler):
         if length < 0:
             raise fe.invalid("Invalid Content-Length header.")
         if length > MAX_BODY_BYTES:
+            if length <= DRAIN_LIMIT_BYTES:
+                self._discard(length)  # so the client, still sending, reads the answer instead of a reset
             raise FabricFault(fe.INVALID_ARG, f"The request body exceeds {MAX_BODY_BYTES} bytes.", status=413)
         return self.rfile.read(length)
+
+    def _discard(self, length: int) -> None:
+        while length > 0:
+            chunk = self.rfile.read(min(length, 65536))
+            if not chunk:
+                return
+            length -= len(chunk)
 
     def _read_chunked(self) -> bytes:
         body = bytearray()
