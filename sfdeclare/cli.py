@@ -115,6 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--parallelism", type=_positive, default=10)
     _add_common(p)
 
+    p = sub.add_parser(
+        "schema", help="print the configuration's JSON schema (or the plan, report or drift one)"
+    )
+    p.add_argument("name", nargs="?", default="sfdeclare", choices=["sfdeclare", "plan", "report", "drift"])
+    _add_common(p)
+
     p = sub.add_parser("emulator", help="the local Service Fabric backup emulator")
     esub = p.add_subparsers(dest="emulator_command", metavar="COMMAND")
     esub.required = True
@@ -206,6 +212,10 @@ def _dispatch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return explain.run(
             args.paths, args.address, endpoint=args.endpoint, parallelism=args.parallelism, out=out, err=err
         )
+    if args.command == "schema":
+        from sfdeclare.commands import schema
+
+        return schema.run(args.name, out=out)
     if args.command == "emulator" and args.emulator_command == "init":
         from sfdeclare.commands import emulator_init
 

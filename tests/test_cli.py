@@ -23,3 +23,16 @@ def test_unknown_command_exits_1_without_traceback(capsys: object) -> None:
 
 def test_version_is_single_sourced() -> None:
     assert __version__.count(".") == 2
+
+
+def test_schema_prints_the_packaged_configuration_schema() -> None:
+    import json
+    from pathlib import Path
+
+    out = io.StringIO()
+    assert main(["schema"], out=out, err=io.StringIO()) == 0
+    root = Path(__file__).resolve().parent.parent
+    assert json.loads(out.getvalue()) == json.loads((root / "schemas" / "sfdeclare.schema.json").read_text())
+    out = io.StringIO()
+    assert main(["schema", "plan"], out=out, err=io.StringIO()) == 0
+    assert json.loads(out.getvalue())["title"] == "sfdeclare plan"
