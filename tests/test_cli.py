@@ -2,23 +2,21 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from sfdeclare import __version__
 from sfdeclare.cli import main
 
 
-def test_version_prints_the_package_version() -> None:
-    out = io.StringIO()
-    err = io.StringIO()
-    try:
-        main(["--version"], out=out, err=err)
-    except SystemExit as exc:
-        assert exc.code == 0
-    # argparse writes --version to sys.stdout directly
+def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--version"], out=io.StringIO(), err=io.StringIO()) == 0
+    assert capsys.readouterr().out.strip() == f"sfdeclare {__version__}"
 
 
-def test_unknown_command_exits_1_without_traceback(capsys: object) -> None:
-    err = io.StringIO()
-    assert main(["frobnicate"], out=io.StringIO(), err=err) == 1
+def test_unknown_command_exits_1_without_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["frobnicate"], out=io.StringIO(), err=io.StringIO()) == 1
+    err = capsys.readouterr().err
+    assert "invalid choice: 'frobnicate'" in err and "Traceback" not in err
 
 
 def test_version_is_single_sourced() -> None:
