@@ -144,7 +144,7 @@ def test_options_from_settings() -> None:
     assert not ApiOptions("7.0").is_pre_64
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(st.text(min_size=1, max_size=12), min_size=2, max_size=4))
 def test_every_name_quotes_to_unreserved_segments_that_round_trip(segments: list[str]) -> None:
     segments = [s.replace("/", "_") for s in segments]

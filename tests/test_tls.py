@@ -47,7 +47,9 @@ class Server:
             self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
             self.httpd.handle_error = lambda request, client_address: None  # type: ignore[method-assign]
         self.scheme = "https" if context is not None else "http"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
         self.thread.start()
 
     @property
