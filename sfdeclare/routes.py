@@ -44,6 +44,7 @@ class WireRequest:
             "path": self.path,
             "query": dict(self.query),
             "body": _plain(self.body) if self.body is not None else None,
+            "operation": self.operation,
         }
 
     @classmethod

@@ -126,6 +126,7 @@ def test_json_round_trip() -> None:
         "path": "/BackupRestore/BackupPolicies/$/Create",
         "query": {"api-version": "6.4", "timeout": "60"},
         "body": {"Name": "p", "Storage": {"ConnectionString": "${env:CS}"}},
+        "operation": req.operation,
     }
     back = WireRequest.from_json(data)
     assert (back.method, back.path, back.query, back.body) == (req.method, req.path, req.query, req.body)
