@@ -312,3 +312,34 @@ def test_plan_errors_only_the_cluster_can_show_exit_1_with_the_line(cluster: dic
 def test_no_endpoint_is_a_clear_error(cluster: dict[str, Any]) -> None:
     run = sfd("plan", cluster["config"])
     assert run.code == 1 and "endpoint" in run.err
+
+
+def _reseal(data: dict[str, Any]) -> dict[str, Any]:
+    import hashlib
+
+    from sfdeclare.plan import canonical_json
+
+    rest = {k: v for k, v in data.items() if k != "checksum"}
+    return {**rest, "checksum": "sha256:" + hashlib.sha256(canonical_json(rest).encode()).hexdigest()}
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        lambda a: a["request"].update(path="/Applications/CalcApp/$/Delete"),
+        lambda a: a["request"]["query"].update({"api-version": "9.9"}),
+        lambda a: a.update(action="delete_policy", destructive=False),
+    ],
+)
+def test_a_resealed_plan_cannot_smuggle_a_request_its_action_does_not_send(
+    cluster: dict[str, Any], forge: Any
+) -> None:
+    assert sfd("plan", cluster["config"], "--endpoint", cluster["endpoint"], "--out", "plan.json").code == 0
+    data = json.loads(Path("plan.json").read_text())
+    enable = next(a for a in data["actions"] if a["action"] == "enable_backup")
+    forge(enable)
+    Path("forged.json").write_text(json.dumps(_reseal(data)))
+    run = sfd("apply", "--plan", "forged.json")
+    assert run.code == 1 and "refusing the whole plan (nothing was changed)" in run.err
+    with Client(cluster["endpoint"]) as client:
+        assert client.list_policies() == {}

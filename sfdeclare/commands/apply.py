@@ -14,6 +14,7 @@ from typing import Any, TextIO
 
 import jsonschema
 
+from sfdeclare import routes
 from sfdeclare.applier import ActionResult, ApplyResult, apply_plan, summary_line
 from sfdeclare.client import Client
 from sfdeclare.commands.common import (
@@ -40,13 +41,14 @@ from sfdeclare.model import (
 from sfdeclare.plan import (
     FORMAT_VERSION,
     PHASE_NAMES,
+    Action,
     Change,
     Plan,
     ReadScope,
     plan_checksum_ok,
     plan_from_json,
 )
-from sfdeclare.planner import PlanOptions, live_digest, plan, read_scope
+from sfdeclare.planner import PlanOptions, live_digest, parse_entity_address, plan, read_scope
 from sfdeclare.render import report, text
 from sfdeclare.routes import WireRequest
 from sfdeclare.schema_files import load_schema
@@ -94,7 +96,62 @@ def _load_plan_file(path: str) -> Plan:
         raise ApplyError(
             f"{path}: the plan file does not match its format at {error.json_path}: {error.message}"
         )
-    return plan_from_json(data)
+    try:
+        reviewed = plan_from_json(data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ApplyError(f"{path}: not a valid plan file ({exc})") from None
+    for change in reviewed.changes:
+        problem = _request_problem(change, reviewed)
+        if problem:
+            raise ApplyError(f"{path}: {change.id}: {problem}; refusing the whole plan (nothing was changed)")
+    return reviewed
+
+
+def _request_problem(change: Change, reviewed: Plan) -> str | None:
+    """A plan file only ever sends the request its action stands for: rebuild it and compare."""
+    api = routes.ApiOptions(
+        api_version=reviewed.api_version, entity_ids="tilde" if reviewed.entity_ids == "tilde" else "slash"
+    )
+    sent = change.request
+    try:
+        if change.address.startswith("policy["):
+            name = change.address[len("policy[") : -1]
+            body = sent.body or {}
+            if change.action is Action.CREATE_POLICY:
+                expected = routes.create_policy(name, body, api)
+            elif change.action is Action.UPDATE_POLICY:
+                expected = routes.update_policy(name, body, api)
+            elif change.action is Action.DELETE_POLICY:
+                expected = routes.delete_policy(name, api)
+            else:
+                return f"{change.action.value} does not apply to a policy"
+        else:
+            ref = parse_entity_address(change.address, change.application or "")
+            if change.action is Action.ENABLE_BACKUP and isinstance(change.after, str):
+                expected = routes.enable_backup(ref, change.after, api)
+            elif change.action is Action.DISABLE_BACKUP:
+                clean = bool((sent.body or {}).get("CleanBackup", False))
+                if clean and not change.destructive:
+                    return "a disable that deletes backups must be marked destructive"
+                expected = routes.disable_backup(ref, clean, api)
+            elif change.action is Action.SUSPEND_BACKUP:
+                expected = routes.suspend_backup(ref, api)
+            elif change.action is Action.RESUME_BACKUP:
+                expected = routes.resume_backup(ref, api)
+            else:
+                return f"{change.action.value} does not apply to {change.address}"
+    except ValueError as exc:
+        return str(exc)
+    if (sent.method, sent.path, sent.query, sent.body) != (
+        expected.method,
+        expected.path,
+        expected.query,
+        expected.body,
+    ):
+        return f"its request ({sent.method} {sent.path}) is not the one {change.action.value} sends"
+    if change.action is Action.DELETE_POLICY and not change.destructive:
+        return "a policy delete must be marked destructive"
+    return None
 
 
 def _check_secrets(
