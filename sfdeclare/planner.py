@@ -8,13 +8,13 @@ suspend and resume need some mapping in the application; a policy cannot be dele
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sfdeclare import __version__, routes
-from sfdeclare.errors import ConfigError, Diagnostic, Location, PlanError
-from sfdeclare.interpolate import has_references, resolve_tree
+from sfdeclare.errors import Diagnostic, Location, PlanError
+from sfdeclare.interpolate import has_references
 from sfdeclare.model import (
     SECRET_FIELDS,
     Declaration,
@@ -24,7 +24,6 @@ from sfdeclare.model import (
     LiveService,
     LiveState,
     PartitionDecl,
-    PolicyDecl,
     PolicyRef,
 )
 from sfdeclare.plan import (
@@ -46,7 +45,6 @@ class PlanOptions:
     refresh_secrets: bool = False
     targets: tuple[str, ...] = ()
     all_applications: bool = False
-    env: Mapping[str, str] = field(default_factory=dict)
 
 
 def read_scope(declaration: Declaration, *, all_applications: bool = False) -> ReadScope:
@@ -210,20 +208,6 @@ class _Planner:
 
     # --- policies ----------------------------------------------------------------------------------------
 
-    def desired_body(self, policy: PolicyDecl) -> dict[str, Any]:
-        """The body to send: non-secret references resolved now, secret references kept for apply time."""
-        body: dict[str, Any] = {k: v for k, v in policy.body.items()}
-        storage = body.get("Storage")
-        secrets: dict[str, Any] = {}
-        if isinstance(storage, Mapping):
-            secrets = {k: v for k, v in storage.items() if k in SECRET_FIELDS}
-            body["Storage"] = {k: v for k, v in storage.items() if k not in SECRET_FIELDS}
-        resolved = resolve_tree(body, env=self.options.env, base_dir=self.d.base_dir, where=policy.location)
-        assert isinstance(resolved, dict)
-        if secrets:
-            resolved["Storage"] = {**resolved["Storage"], **secrets}
-        return resolved
-
     def plan_policies(self, referenced: Mapping[str, Location | None], mapped_after: set[str]) -> None:
         for name, policy in self.d.policies.items():
             loc = policy.location
@@ -241,10 +225,18 @@ class _Planner:
                     "(Service Fabric 6.2/6.3) does not support: remove it or use api_version 6.4",
                     loc,
                 )
-            try:
-                body = self.desired_body(policy)
-            except ConfigError as exc:
-                self.diagnostics.extend(exc.diagnostics)
+            body = _plain(policy.body)
+            unresolved = [
+                path
+                for path, value in _strings(body)
+                if has_references(value) and path.rsplit(".", 1)[-1] not in SECRET_FIELDS
+            ]
+            if unresolved:
+                self.error(
+                    f"policy {name}: {', '.join(unresolved)} still hold ${{...}} references: "
+                    "resolve them before planning (sfdeclare.commands.common.resolve_values)",
+                    loc,
+                )
                 continue
             address = PolicyRef(name).address
             live_body = self.live.policies.get(name)
@@ -573,6 +565,25 @@ class _Planner:
                     elif ref.level == "Partition":
                         partitions += 1
         return tuple(out), services, partitions
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _strings(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, f"{path}[{index}]")
 
 
 def _shown(body: Mapping[str, Any]) -> dict[str, Any]:

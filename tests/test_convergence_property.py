@@ -189,7 +189,7 @@ def test_plan_apply_plan_is_empty_and_no_action_is_rejected(scenario: Scenario) 
             declaration = load_declaration([str(write_config(scenario, folder, client))])
             live = read_live(client, declaration, read_scope(declaration), 4)
             try:
-                first = plan(declaration, live, PlanOptions(env=ENV))
+                first = plan(declaration, live, PlanOptions())
             except PlanError as exc:
                 assume(
                     all(
@@ -206,6 +206,6 @@ def test_plan_apply_plan_is_empty_and_no_action_is_rejected(scenario: Scenario) 
             assert not rejected
             assert_cluster_holds(declaration, read_live(client, declaration, read_scope(declaration), 4))
             again = plan(
-                declaration, read_live(client, declaration, read_scope(declaration), 4), PlanOptions(env=ENV)
+                declaration, read_live(client, declaration, read_scope(declaration), 4), PlanOptions()
             )
             assert [c.id for c in again.changes] == []

@@ -425,3 +425,19 @@ def test_plan_json_round_trips_and_the_live_digest_tracks_the_cluster() -> None:
     assert plan_to_json(again) == plan_to_json(p)
     assert live_digest(live()) != live_digest(live({EntityRef(APP): "Daily"}))
     assert live_digest(live()) == live_digest(live())
+
+
+def test_unresolved_non_secret_references_are_refused_and_resolve_values_fills_them() -> None:
+    from sfdeclare.commands.common import resolve_values
+    from sfdeclare.errors import ConfigError
+
+    b = body()
+    b["Storage"]["ContainerName"] = "${env:CONTAINER}"
+    d = decl(settings("Daily"), policies={"Daily": b})
+    with pytest.raises(PlanError, match=r"Storage.ContainerName still hold"):
+        plan(d, live({EntityRef(APP): "Daily"}))
+    with pytest.raises(ConfigError, match="CONTAINER is not set"):
+        resolve_values(d, {})
+    resolved = resolve_values(d, {"CONTAINER": "backups"})
+    assert resolved.policies["Daily"].body["Storage"]["ConnectionString"] == "${env:CONN}"
+    assert plan(resolved, live({EntityRef(APP): "Daily"})).empty

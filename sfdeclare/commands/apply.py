@@ -21,6 +21,7 @@ from sfdeclare.commands.common import (
     endpoint_label,
     open_client,
     read_live,
+    resolve_values,
     use_color,
     write_atomically,
     write_diagnostics,
@@ -285,8 +286,8 @@ def _fresh_plan(
     targets: Sequence[str],
 ) -> Plan:
     live = read_live(client, declaration, read_scope(declaration), parallelism)
-    options = PlanOptions(endpoint=endpoint, refresh_secrets=refresh_secrets, targets=tuple(targets), env=env)
-    return plan(declaration, live, options)
+    options = PlanOptions(endpoint=endpoint, refresh_secrets=refresh_secrets, targets=tuple(targets))
+    return plan(resolve_values(declaration, env), live, options)
 
 
 def run(

@@ -11,8 +11,9 @@ from typing import TextIO
 from sfdeclare.client import Client, read_state
 from sfdeclare.config import load_declaration
 from sfdeclare.endpoint import resolve_endpoint
-from sfdeclare.errors import Diagnostic, SfdeclareError
-from sfdeclare.model import Declaration, LiveState
+from sfdeclare.errors import ConfigError, Diagnostic, SfdeclareError
+from sfdeclare.interpolate import resolve_tree
+from sfdeclare.model import SECRET_FIELDS, Declaration, LiveState
 from sfdeclare.plan import Plan, ReadScope
 from sfdeclare.planner import PlanOptions, plan, read_scope
 
@@ -63,6 +64,32 @@ def open_client(
         parallelism=parallelism,
         warn=warn,
     )
+
+
+def resolve_values(declaration: Declaration, env: Mapping[str, str]) -> Declaration:
+    """Resolve the references of every non-secret policy field (they are compared and shown); secrets keep
+    their references until apply sends them. Raises ConfigError naming every missing reference."""
+    policies = {}
+    problems: list[Diagnostic] = []
+    for name, policy in declaration.policies.items():
+        body = dict(policy.body)
+        storage = body.get("Storage")
+        secrets = (
+            {k: v for k, v in storage.items() if k in SECRET_FIELDS} if isinstance(storage, Mapping) else {}
+        )
+        if isinstance(storage, Mapping):
+            body["Storage"] = {k: v for k, v in storage.items() if k not in SECRET_FIELDS}
+        try:
+            resolved = resolve_tree(body, env=env, base_dir=declaration.base_dir, where=policy.location)
+        except ConfigError as exc:
+            problems.extend(exc.diagnostics)
+            continue
+        if secrets:
+            resolved["Storage"] = {**resolved["Storage"], **secrets}
+        policies[name] = replace(policy, body=resolved)
+    if problems:
+        raise ConfigError(problems)
+    return replace(declaration, policies=policies)
 
 
 def endpoint_label(client: Client) -> str:
@@ -118,7 +145,6 @@ def plan_paths(
         refresh_secrets=refresh_secrets,
         targets=tuple(targets),
         all_applications=all_applications,
-        env=env,
     )
-    result = plan(declaration, live, options)
+    result = plan(resolve_values(declaration, env), live, options)
     return Planned(declaration, live, result, url)
