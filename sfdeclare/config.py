@@ -290,9 +290,10 @@ class _Builder:
     ) -> ServiceDecl | None:
         location = source.location(path, key=True, text=path_text)
         full = service_name(app, key)
-        if key.startswith("fabric:/") and (not full.startswith(app + "/") or full == app + "/"):
+        if key.startswith("fabric:/") and not full.startswith(app + "/"):
             self.error(
-                f"service {full} does not belong to application {app}: name it relative to {app}", location
+                f"service {full} is not a service of application {app} (its full name must start with {app}/)",
+                location,
             )
             return None
         if full.endswith("/"):

@@ -183,7 +183,8 @@ def _messages(error: ValidationError, source: Source, prefix: Path = ()) -> Iter
             elif path:
                 yield at(f"{name} is missing the required field {missing}", key=True)
             else:
-                yield at(f"missing the required field {missing!r}", key=True)
+                hint = " (write `version: 1` at the top)" if missing == "version" else ""
+                yield at(f"missing the required field {missing!r}{hint}", key=True)
         return
     custom = subschema.get("errorMessage")
     if isinstance(custom, str):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,7 +108,12 @@ def _mark(event: Any) -> tuple[int, int]:
     return (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
 
 
+_MAYBE_NOT_STRING = frozenset("0123456789+-.~nNtTfF")
+
+
 def _plain_scalar(text: str) -> Any:
+    if text and text[0] not in _MAYBE_NOT_STRING:
+        return text
     if _NULL.fullmatch(text):
         return None
     if _TRUE.fullmatch(text):
@@ -136,7 +142,6 @@ class _Frame:
     anchor: str | None
     start_count: int
     key: str | None = None
-    key_mark: tuple[int, int] = (1, 1)
     discard: bool = False
     seen: dict[str, tuple[int, int]] = field(default_factory=dict)
 
@@ -248,7 +253,6 @@ class _Builder:
         if key == "<<" and not event.style:
             self.error("YAML merge keys (<<) are not supported; write the keys out", where, frame.path)
         frame.key = key
-        frame.key_mark = where
         first = frame.seen.get(key)
         key_path = (*frame.path, key)
         if first is not None:
@@ -288,25 +292,27 @@ class _Builder:
         self.marks[path] = where
         self.place(value)
 
+    def document(self, event: Any) -> None:
+        self.documents += 1
+        if self.documents > 1:
+            raise _Fatal("a configuration file holds one YAML document; split it into files", *_mark(event))
+
     def run(self, loader: Any) -> None:
+        handlers: dict[type[Any], Callable[[Any], None]] = {
+            yaml.ScalarEvent: self.scalar,
+            yaml.MappingStartEvent: lambda event: self.start(event, {}),
+            yaml.SequenceStartEvent: lambda event: self.start(event, []),
+            yaml.MappingEndEvent: lambda event: self.end(),
+            yaml.SequenceEndEvent: lambda event: self.end(),
+            yaml.AliasEvent: self.alias,
+            yaml.DocumentStartEvent: self.document,
+        }
+        get_event = loader.get_event
         while True:
-            event = loader.get_event()
-            if isinstance(event, yaml.ScalarEvent):
-                self.scalar(event)
-            elif isinstance(event, yaml.MappingStartEvent):
-                self.start(event, {})
-            elif isinstance(event, yaml.SequenceStartEvent):
-                self.start(event, [])
-            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                self.end()
-            elif isinstance(event, yaml.AliasEvent):
-                self.alias(event)
-            elif isinstance(event, yaml.DocumentStartEvent):
-                self.documents += 1
-                if self.documents > 1:
-                    raise _Fatal(
-                        "a configuration file holds one YAML document; split it into files", *_mark(event)
-                    )
+            event = get_event()
+            handler = handlers.get(type(event))
+            if handler is not None:
+                handler(event)
             elif isinstance(event, yaml.StreamEndEvent):
                 return
 

@@ -20,6 +20,14 @@ from sfdeclare.errors import ConfigError
 INVALID = Path(__file__).parent / "data" / "config" / "invalid"
 
 EXPECTED: dict[str, list[str]] = {
+    "bad-names.yaml": [
+        "bad-names.yaml:3:3: error: 'fabric:/' is not an application name ($.applications['fabric:/'])",
+        "bad-names.yaml:6:7: error: '' is not a service name ($.applications.A.services[''])",
+        "bad-names.yaml:7:7: error: 'fabric:/A/' is not a service name ($.applications.A.services['fabric:/A/'])",
+    ],
+    "missing-version.yaml": [
+        "missing-version.yaml:1:1: error: missing the required field 'version' (write `version: 1` at the top)",
+    ],
     "across-files": [
         "across-files/b.yml:2:1: error: cluster is declared in two files: here and at across-files/a.yaml:2; declare it once ($.cluster)",
         "across-files/b.yml:6:3: error: policy Daily is declared twice: here and at across-files/a.yaml:5 ($.policies.Daily)",
@@ -55,7 +63,7 @@ EXPECTED: dict[str, list[str]] = {
     ],
     "duplicate-entities.yaml": [
         "duplicate-entities.yaml:6:7: error: service fabric:/CalcApp/CalcService is declared twice: here and at duplicate-entities.yaml:5 ($.applications.CalcApp.services['fabric:/CalcApp/CalcService'])",
-        "duplicate-entities.yaml:7:7: error: service fabric:/OtherApp/Svc does not belong to application fabric:/CalcApp: name it relative to fabric:/CalcApp ($.applications.CalcApp.services['fabric:/OtherApp/Svc'])",
+        "duplicate-entities.yaml:7:7: error: service fabric:/OtherApp/Svc is not a service of application fabric:/CalcApp (its full name must start with fabric:/CalcApp/) ($.applications.CalcApp.services['fabric:/OtherApp/Svc'])",
         "duplicate-entities.yaml:8:3: error: application fabric:/CalcApp is declared twice: here and at duplicate-entities.yaml:3 ($.applications['fabric:/CalcApp'])",
     ],
     "duplicate-key.yaml": [
