@@ -8,8 +8,9 @@ import socket
 import ssl
 import struct
 import threading
+from email.utils import formatdate
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from socketserver import StreamRequestHandler, ThreadingTCPServer
 from types import TracebackType
 from typing import Any
 
@@ -30,65 +31,117 @@ from sfdeclare.errors import SfdeclareError
 IDLE_TIMEOUT_SECONDS = 60.0
 HANDSHAKE_TIMEOUT_SECONDS = 10.0
 DRAIN_LIMIT_BYTES = 16 * 1024 * 1024
+MAX_LINE_BYTES = 65536
+MAX_HEADERS = 100
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
 
 
 class EmulatorError(SfdeclareError):
     """The emulator cannot start (bad options, unusable certificates, address in use)."""
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "sfdeclare-emulator"
-    sys_version = ""
+class _BadRequest(Exception):
+    """The request cannot be parsed; the connection is answered once and closed."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class _Handler(StreamRequestHandler):
+    """A small HTTP/1.1 server side: request line, headers, a Content-Length or chunked body, keep-alive.
+
+    Written out rather than taken from http.server because its e-mail based header parsing costs more than
+    the whole emulator application per request.
+    """
+
     timeout = IDLE_TIMEOUT_SECONDS
     disable_nagle_algorithm = True
     server: _HTTPServer
 
-    def log_message(self, format: str, *args: Any) -> None:  # requests are counted, not logged
-        return
+    def handle(self) -> None:
+        keep_alive = True
+        while keep_alive:
+            try:
+                keep_alive = self._one_request()
+            except _BadRequest as bad:
+                fault = FabricFault(fe.INVALID_ARG, bad.message, status=bad.status)
+                self._send(error_response(fault), method="", close=True)
+                return
+            except (OSError, TimeoutError):
+                return
 
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """Malformed requests (bad request line, oversized headers) get a FabricError, not an HTML page."""
-        self.close_connection = True
+    def _one_request(self) -> bool:
+        line = self.rfile.readline(MAX_LINE_BYTES + 1)
+        if not line:
+            return False
+        if len(line) > MAX_LINE_BYTES:
+            raise _BadRequest(414, "Request line too long.")
+        parts = line.decode("latin-1").split()
+        if not parts:
+            return True  # a stray empty line between requests
+        if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
+            raise _BadRequest(400, "Malformed request line.")
+        method, target, version = parts
+        headers = self._headers()
+        connection = headers.get("connection", "").lower()
+        keep_alive = "close" not in connection if version == "HTTP/1.1" else "keep-alive" in connection
         try:
-            phrase = HTTPStatus(code).phrase
-        except ValueError:
-            phrase = "Bad request"
-        self._send(error_response(FabricFault(fe.INVALID_ARG, message or phrase, status=code)))
-
-    def _serve(self) -> None:
-        try:
-            body = self._read_body()
+            body = self._body(headers)
         except FabricFault as fault:
-            self.close_connection = True
-            self._send(error_response(fault))
-            return
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        response = self.server.app.handle(Request(self.command, self.path, headers, body))
+            self._send(error_response(fault), method, close=True)
+            return False
+        response = self.server.app.handle(Request(method, target, headers, body))
         if response.reset:
             self._reset()
-            return
-        self._send(response)
+            return False
+        self._send(response, method, close=not keep_alive)
+        return keep_alive
 
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
+    def _headers(self) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        for _ in range(MAX_HEADERS + 1):
+            line = self.rfile.readline(MAX_LINE_BYTES + 1)
+            if len(line) > MAX_LINE_BYTES:
+                raise _BadRequest(431, "Request header too long.")
+            if line in (b"\r\n", b"\n", b""):
+                return headers
+            name, sep, value = line.decode("latin-1").partition(":")
+            if not sep or not name.strip():
+                raise _BadRequest(400, "Malformed request header.")
+            key = name.strip().lower()
+            headers[key] = f"{headers[key]}, {value.strip()}" if key in headers else value.strip()
+        raise _BadRequest(431, "Too many request headers.")
 
-    def _read_body(self) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+    def _body(self, headers: dict[str, str]) -> bytes:
+        if headers.get("expect", "").lower() == "100-continue":
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        if "chunked" in headers.get("transfer-encoding", "").lower():
             return self._read_chunked()
-        raw = self.headers.get("Content-Length")
+        raw = headers.get("content-length")
         if raw is None:
             return b""
         try:
             length = int(raw)
         except ValueError:
-            raise fe.invalid("Invalid Content-Length header.") from None
+            raise _BadRequest(400, "Invalid Content-Length header.") from None
         if length < 0:
-            raise fe.invalid("Invalid Content-Length header.")
+            raise _BadRequest(400, "Invalid Content-Length header.")
         if length > MAX_BODY_BYTES:
             if length <= DRAIN_LIMIT_BYTES:
                 self._discard(length)  # so the client, still sending, reads the answer instead of a reset
             raise FabricFault(fe.INVALID_ARG, f"The request body exceeds {MAX_BODY_BYTES} bytes.", status=413)
-        return self.rfile.read(length)
+        body = self.rfile.read(length)
+        if len(body) < length:
+            raise OSError("the client closed the connection mid-body")
+        return body
 
     def _discard(self, length: int) -> None:
         while length > 0:
@@ -104,7 +157,7 @@ class _Handler(BaseHTTPRequestHandler):
             try:
                 size = int(line.split(b";", 1)[0].strip(), 16)
             except ValueError:
-                raise fe.invalid("Invalid chunked request body.") from None
+                raise _BadRequest(400, "Invalid chunked request body.") from None
             if size == 0:
                 while self.rfile.readline(1024).strip():
                     pass  # trailers
@@ -116,27 +169,22 @@ class _Handler(BaseHTTPRequestHandler):
             body += self.rfile.read(size)
             self.rfile.readline(1024)
 
-    def _send(self, response: Response) -> None:
+    def _send(self, response: Response, method: str, *, close: bool) -> None:
         """Status line, headers and body in one write: one segment for small answers, no Nagle stalls."""
-        try:
-            reason = HTTPStatus(response.status).phrase
-        except ValueError:
-            reason = ""
         lines = [
-            f"HTTP/1.1 {response.status} {reason}",
-            f"Server: {self.server_version}",
-            f"Date: {self.date_time_string()}",
+            f"HTTP/1.1 {response.status} {_reason(response.status)}",
+            "Server: sfdeclare-emulator",
+            f"Date: {formatdate(usegmt=True)}",
             *(f"{name}: {value}" for name, value in response.headers),
             f"Content-Length: {len(response.body)}",
         ]
-        if self.close_connection:
+        if close:
             lines.append("Connection: close")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        self.wfile.write(head if self.command == "HEAD" else head + response.body)
+        self.wfile.write(head if method == "HEAD" else head + response.body)
 
     def _reset(self) -> None:
         """Abort the connection with a TCP reset instead of an answer."""
-        self.close_connection = True
         try:
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.connection.close()
@@ -144,7 +192,7 @@ class _Handler(BaseHTTPRequestHandler):
             pass
 
 
-class _HTTPServer(ThreadingHTTPServer):
+class _HTTPServer(ThreadingTCPServer):
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
