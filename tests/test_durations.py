@@ -3,6 +3,8 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sfdeclare.durations import (
     format_duration,
@@ -148,3 +150,29 @@ def test_parse_run_time_rejects(text: str) -> None:
 def test_format_run_time_is_the_server_read_back() -> None:
     assert format_run_time(datetime.time(9, 5, 3)) == "0001-01-01T09:05:03Z"
     assert parse_run_time(format_run_time(datetime.time(9, 5, 3))) == datetime.time(9, 5, 3)
+
+
+durations = st.timedeltas(min_value=td(days=-100), max_value=td(days=100))
+
+
+@given(durations)
+def test_format_then_parse_is_the_identity(value: datetime.timedelta) -> None:
+    assert parse_duration(format_duration(value)) == value
+
+
+@given(st.timedeltas(min_value=td(0), max_value=td(days=15)))
+def test_what_the_server_stores_is_stored_unchanged(value: datetime.timedelta) -> None:
+    """A value validate accepts (one equal to its stored form) never changes again: plans converge."""
+    try:
+        stored = server_interval(value)
+    except ValueError:
+        return
+    assert server_interval(stored) == stored
+    if stored >= td(hours=1):
+        assert server_retention(server_retention(stored)) == server_retention(stored)
+
+
+@given(st.times())
+def test_run_time_round_trip(value: datetime.time) -> None:
+    whole = value.replace(microsecond=0, tzinfo=None)
+    assert parse_run_time(format_run_time(whole)) == whole
