@@ -23,6 +23,7 @@ from sfdeclare.emulator.app import (
     Response,
     error_response,
 )
+from sfdeclare.emulator.chaos import check_mode, damage
 from sfdeclare.emulator.fabric_errors import FabricFault
 from sfdeclare.emulator.faults import FaultInjector
 from sfdeclare.emulator.state import Store, init_state
@@ -102,8 +103,27 @@ class _Handler(StreamRequestHandler):
         if response.reset:
             self._reset()
             return False
+        chaos = self.server.chaos
+        if chaos is not None and not target.lower().startswith("/$/emulator"):
+            return self._chaos(chaos, response, method)
         self._send(response, method, close=not keep_alive)
         return keep_alive
+
+    def _chaos(self, mode: str, response: Response, method: str) -> bool:
+        if mode == "hang":
+            self.server.stopping.wait()
+            return False
+        if mode in ("truncated", "reset-mid-response"):
+            whole = response.body or b'{"Error":{"Code":"E_UNEXPECTED","Message":"partial"}}'
+            # Announce the whole body, send half of it, then end the connection: cleanly or with a reset.
+            self._send(
+                Response(response.status, response.headers, whole), method, close=True, limit=len(whole) // 2
+            )
+            if mode == "reset-mid-response":
+                self._reset()
+            return False
+        self._send(damage(mode, response), method, close=False)
+        return True
 
     def _headers(self) -> dict[str, str]:
         headers: dict[str, str] = {}
@@ -169,7 +189,7 @@ class _Handler(StreamRequestHandler):
             body += self.rfile.read(size)
             self.rfile.readline(1024)
 
-    def _send(self, response: Response, method: str, *, close: bool) -> None:
+    def _send(self, response: Response, method: str, *, close: bool, limit: int | None = None) -> None:
         """Status line, headers and body in one write: one segment for small answers, no Nagle stalls."""
         lines = [
             f"HTTP/1.1 {response.status} {_reason(response.status)}",
@@ -181,7 +201,8 @@ class _Handler(StreamRequestHandler):
         if close:
             lines.append("Connection: close")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        self.wfile.write(head if method == "HEAD" else head + response.body)
+        body = response.body if limit is None else response.body[:limit]
+        self.wfile.write(head if method == "HEAD" else head + body)
 
     def _reset(self) -> None:
         """Abort the connection with a TCP reset instead of an answer."""
@@ -198,11 +219,18 @@ class _HTTPServer(ThreadingTCPServer):
     allow_reuse_address = True
 
     def __init__(
-        self, address: tuple[str, int], app: EmulatorApp, tls: ssl.SSLContext | None, family: int
+        self,
+        address: tuple[str, int],
+        app: EmulatorApp,
+        tls: ssl.SSLContext | None,
+        family: int,
+        chaos: str | None = None,
     ) -> None:
         self.address_family = family
         self.app = app
         self.tls = tls
+        self.chaos = chaos
+        self.stopping = threading.Event()
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         super().__init__(address, _Handler)
@@ -277,6 +305,7 @@ class EmulatorServer:
         tls_key: str | None = None,
         client_ca: str | None = None,
         query_page_size: int = DEFAULT_QUERY_PAGE_SIZE,
+        chaos: str | None = None,
     ) -> None:
         if runtime not in ("6.4", "6.2"):
             raise EmulatorError(f"unknown runtime {runtime!r} (expected 6.4 or 6.2)")
@@ -288,6 +317,11 @@ class EmulatorServer:
                 FaultInjector(0.0, fault_codes)  # still validate the codes
         except ValueError as exc:
             raise EmulatorError(str(exc)) from None
+        try:
+            check_mode(chaos)
+        except ValueError as exc:
+            raise EmulatorError(str(exc)) from None
+        self.chaos = chaos
         self.state_path = state_path
         self.topology = topology
         self.host = host
@@ -323,7 +357,7 @@ class EmulatorServer:
         )
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         try:
-            self._server = _HTTPServer((self.host, self.port), self.app, self._tls, family)
+            self._server = _HTTPServer((self.host, self.port), self.app, self._tls, family, self.chaos)
         except OSError as exc:
             store.close()
             raise EmulatorError(f"cannot listen on {self.host}:{self.port}: {exc.strerror or exc}") from None
@@ -340,6 +374,7 @@ class EmulatorServer:
         server, self._server = self._server, None
         if server is None:
             return
+        server.stopping.set()
         server.shutdown()
         server.close_connections()
         server.server_close()
