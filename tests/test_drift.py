@@ -6,9 +6,11 @@ from typing import Any
 
 import jsonschema
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from sfdeclare.drift import DriftOptions, DriftReport, drift
-from sfdeclare.errors import Location
+from sfdeclare.errors import Location, PlanError
 from sfdeclare.model import (
     ApplicationDecl,
     Declaration,
@@ -23,6 +25,7 @@ from sfdeclare.model import (
     PolicyDecl,
     ServiceDecl,
 )
+from sfdeclare.planner import PlanOptions, plan
 from sfdeclare.render.drift import drift_to_json, render_markdown, render_text
 from sfdeclare.schema_files import load_schema
 
@@ -287,3 +290,102 @@ def test_markdown_stays_within_the_issue_limit() -> None:
     assert len(report.items) == 400
     short = render_markdown(report, limit=5000)
     assert len(short) <= 5000 and "--format json" in short
+
+
+# --- drift and plan agree ------------------------------------------------------------------------------------
+
+_VALIDATOR = jsonschema.Draft202012Validator(load_schema("drift"))
+_LEVELS = (EntityRef(APP), EntityRef(APP, SVC), EntityRef(APP, SVC2), EntityRef(APP, SVC, P1))
+_OTHER = EntityRef("fabric:/B")
+_BODIES = (LIVE_BODY, {**LIVE_BODY, "MaxIncrementalBackups": 5})
+# (plan action, it has no "before") -> the drift (class, subject) that reports the same difference
+_EXPECTED_CLASS = {
+    ("create_policy", True): ("missing", "policy"),
+    ("update_policy", False): ("changed", "policy"),
+    ("enable_backup", True): ("missing", "mapping"),
+    ("enable_backup", False): ("changed", "mapping"),
+    ("disable_backup", False): ("unmanaged", "mapping"),
+    ("suspend_backup", False): ("missing", "suspension"),
+    ("resume_backup", False): ("changed", "suspension"),
+}
+_policy_names = st.sampled_from(["p", "q"])
+
+
+@st.composite
+def _case(draw: st.DrawFn) -> tuple[Declaration, LiveState, bool]:
+    settings = [
+        LevelSettings(
+            policy=draw(st.none() | _policy_names),
+            suspended=draw(st.sampled_from([None, True, False])),
+        )
+        for _ in _LEVELS
+    ]
+    app_settings, svc_settings, svc2_settings, part_settings = settings
+    services = (
+        ServiceDecl(SVC, svc_settings, (PartitionDecl(PartitionSelector("id", P1), part_settings),)),
+        ServiceDecl(SVC2, svc2_settings),
+    )
+    declared_policies = draw(st.sets(_policy_names))
+    declaration = Declaration(
+        policies={
+            n: PolicyDecl(n, draw(st.sampled_from([BODY, {**BODY, "MaxIncrementalBackups": 5}])))
+            for n in declared_policies
+        },
+        applications={APP: ApplicationDecl(APP, app_settings, services)},
+        scope=draw(st.sampled_from(["declared", "cluster"])),
+    )
+    live_policies = {n: draw(st.sampled_from(_BODIES)) for n in draw(st.sets(_policy_names | st.just("r")))}
+    refs = (*_LEVELS, _OTHER)
+    mappings = {r: draw(_policy_names) for r in refs if draw(st.booleans())}
+    suspensions = frozenset(r for r in refs if draw(st.integers(0, 2)) == 0)
+    live = LiveState(
+        policies=live_policies,
+        applications={
+            APP: LiveApplication(APP, services=_services()),
+            "fabric:/B": LiveApplication("fabric:/B"),
+        },
+        mappings=mappings,
+        suspensions=suspensions,
+        configured_applications=frozenset({APP, "fabric:/B"}),
+    )
+    return declaration, live, draw(st.booleans())
+
+
+@settings(max_examples=150, deadline=None)
+@given(case=_case())
+def test_drift_reports_exactly_what_a_plan_would_change_plus_what_no_plan_changes(
+    case: tuple[Declaration, LiveState, bool],
+) -> None:
+    declaration, live, all_applications = case
+    report = drift(declaration, live, DriftOptions(all_applications=all_applications))
+    _VALIDATOR.validate(drift_to_json(report))
+    try:
+        result = plan(declaration, live, PlanOptions(all_applications=all_applications))
+    except PlanError:
+        assume(False)
+        return  # unreachable: assume(False) ends the example
+    assert not report.has_errors
+    planned = {(_EXPECTED_CLASS[c.action.value, c.before is None], c.address) for c in result.changes}
+    reported = {
+        ((i.drift_class, i.subject), i.address)
+        for i in report.items
+        if i.drift_class != "suspended_out_of_band"
+        and not (i.drift_class == "unmanaged" and i.subject == "policy")
+    }
+    assert reported == planned
+    # what no plan changes is still drift
+    referenced = {s.policy for s in _settings_of(declaration) if s.policy}
+    unmanaged_policies = set(live.policies) - set(declaration.policies) - referenced
+    assert {i.address for i in report.items if i.subject == "policy" and i.drift_class == "unmanaged"} == {
+        f"policy[{n}]" for n in unmanaged_policies
+    }
+
+
+def _settings_of(declaration: Declaration) -> list[LevelSettings]:
+    app = declaration.applications[APP]
+    return [
+        app.settings,
+        app.services[0].settings,
+        app.services[1].settings,
+        app.services[0].partitions[0].settings,
+    ]
