@@ -27,6 +27,7 @@ from sfdeclare.errors import Diagnostic, Location
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_DEPTH = 64
 MAX_NODES = 1_000_000
+MAX_ALIAS_NODES = 100_000  # values reached through aliases: reuse of a block is fine, an alias bomb is not
 
 PathKey = str | int
 Path = tuple[PathKey, ...]
@@ -155,6 +156,7 @@ class _Builder:
         self.anchors: dict[str, tuple[Any, int]] = {}
         self.stack: list[_Frame] = []
         self.count = 0
+        self.aliased = 0
         self.root: Any = None
         self.has_root = False
         self.documents = 0
@@ -167,9 +169,7 @@ class _Builder:
     def grow(self, amount: int, where: tuple[int, int]) -> None:
         self.count += amount
         if self.count > MAX_NODES:
-            raise _Fatal(
-                f"the file expands to more than {MAX_NODES:,} values (too many aliases?); refusing it", *where
-            )
+            raise _Fatal(f"the file holds more than {MAX_NODES:,} values; refusing it", *where)
 
     def check_tag(self, tag: str | None, allowed: set[str], where: tuple[int, int]) -> None:
         if tag is not None and tag != "!" and tag not in allowed:
@@ -288,6 +288,12 @@ class _Builder:
         if found is None:
             raise _Fatal(f"alias *{event.anchor} refers to no earlier anchor", *where)
         value, size = found
+        self.aliased += size
+        if self.aliased > MAX_ALIAS_NODES:
+            raise _Fatal(
+                f"aliases in the file expand to more than {MAX_ALIAS_NODES:,} values (an alias bomb?); refusing it",
+                *where,
+            )
         self.grow(size, where)
         self.marks[path] = where
         self.place(value)

@@ -75,7 +75,27 @@ def test_alias_bomb_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
         prev = "abcdefghi"[i]
         rows.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 10) + "]")
     errors = _errors("\n".join(rows) + "\n")
-    assert len(errors) == 1 and "expands to more than 1,000,000 values" in errors[0]
+    assert errors == [
+        "f.yaml:5:36: error: aliases in the file expand to more than 100,000 values (an alias bomb?); refusing it"
+    ]
+
+
+def test_reusing_a_block_through_an_alias_is_fine() -> None:
+    source, diagnostics = parse_text(
+        "s: &s {StorageKind: FileShare, Path: x}\na: {Storage: *s}\nb: {Storage: *s}\n", "f"
+    )
+    assert source is not None and not diagnostics
+    assert (
+        source.data["a"]["Storage"]
+        == source.data["b"]["Storage"]
+        == {"StorageKind": "FileShare", "Path": "x"}
+    )
+
+
+def test_total_values_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(yamlsource, "MAX_NODES", 10)
+    errors = _errors("l: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n")
+    assert errors == ["f.yaml:1:29: error: the file holds more than 10 values; refusing it"]
 
 
 def test_deep_nesting_is_refused() -> None:
