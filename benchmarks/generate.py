@@ -199,8 +199,8 @@ def generate(
 
     low_keys = [low for low, _ in int64_ranges(partitions)]
     lines = ["version: 1", "scope: declared", "policies:"]
-    for name, body in POLICIES.items():
-        lines.extend(_yaml_policy(name, body))
+    for name, policy in POLICIES.items():
+        lines.extend(_yaml_policy(name, policy))
     lines.append("applications:")
     overrides = partition_services = partition_settings = suspensions = 0
     for a in range(applications):

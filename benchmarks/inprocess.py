@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sfdeclare.client import Client, read_state
+from sfdeclare.commands.common import resolve_values
 from sfdeclare.config import load_declaration
 from sfdeclare.planner import PlanOptions, plan
 
@@ -32,12 +33,13 @@ def measure(state: str, config: str, *, repeat: int = 3, parallelism: int = 16) 
         started = time.perf_counter()
         live = read_state(c, declaration, parallelism=parallelism)
         read_s = time.perf_counter() - started
-    options = PlanOptions(endpoint=endpoint, env=dict(os.environ))
+    options = PlanOptions(endpoint=endpoint)
+    resolved = resolve_values(declaration, os.environ)  # as `plan` does, before planning (no I/O in plan)
     times: list[float] = []
     changes = 0
     for _ in range(max(1, repeat)):
         started = time.perf_counter()
-        result = plan(declaration, live, options)
+        result = plan(resolved, live, options)
         times.append(time.perf_counter() - started)
         changes = len(result.changes)
     return {

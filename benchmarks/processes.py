@@ -172,6 +172,17 @@ class Emulator:
         self._stderr.seek(0)
         return self._stderr.read().decode("utf-8", "replace").strip()[-500:]
 
+    def cpu_seconds(self) -> float | None:
+        """CPU time the emulator process has used so far (Linux /proc), or None where unknown."""
+        if self._proc is None:
+            return None
+        try:
+            with open(f"/proc/{self._proc.pid}/stat", encoding="ascii") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stats(self) -> dict[str, Any]:
         assert self._http is not None
         response = self._http.get("/$/Emulator/Stats")
