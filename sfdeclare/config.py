@@ -175,6 +175,9 @@ class _Builder:
         if first is not None and first.location is not None:
             self.error(f"policy {name} is declared twice: here and at {_where(first.location)}", location)
             return
+        if not name.strip():
+            self.error("a policy name must not be empty or blank", location)
+            return
         self.diagnostics.extend(config_policy.check_name(name, source, path))
         if not isinstance(body, Mapping):
             return

@@ -25,6 +25,9 @@ EXPECTED: dict[str, list[str]] = {
         "bad-names.yaml:6:7: error: '' is not a service name ($.applications.A.services[''])",
         "bad-names.yaml:7:7: error: 'fabric:/A/' is not a service name ($.applications.A.services['fabric:/A/'])",
     ],
+    "empty-policy-name.yaml": [
+        "empty-policy-name.yaml:3:3: error: a policy name must not be empty or blank ($.policies[''])",
+    ],
     "missing-version.yaml": [
         "missing-version.yaml:1:1: error: missing the required field 'version' (write `version: 1` at the top)",
     ],
