@@ -1,0 +1,327 @@
+"""The CI recipes (examples/ci) and the pre-commit hook use only what the CLI has: every ``sfdeclare`` command
+line in them parses with the real argument parser, and the exit codes they branch on are the ones the CLI
+returns (checked by running it against the emulator)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import re
+import shlex
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from sfdeclare import cli
+from sfdeclare.commands import drift as drift_command
+from sfdeclare.emulator.state import init_state
+
+ROOT = Path(__file__).resolve().parent.parent
+GITHUB = ROOT / "examples" / "ci" / "github-actions.yml"
+AZURE = ROOT / "examples" / "ci" / "azure-pipelines.yml"
+HOOKS = ROOT / ".pre-commit-hooks.yaml"
+CALC = ROOT / "examples" / "calc"
+
+# Tokens after which a word is in command position.
+_COMMAND_START = {
+    ";",
+    "&&",
+    "||",
+    "|",
+    "(",
+    "$(",
+    "!",
+    "if",
+    "then",
+    "else",
+    "elif",
+    "do",
+    "time",
+    "exec",
+    "{",
+}
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+
+
+def _is_operator(token: str) -> bool:
+    return bool(token) and all(ch in "();<>|&" for ch in token)
+
+
+def sfdeclare_commands(script: str) -> list[list[str]]:
+    """The arguments of every ``sfdeclare ...`` command in a shell script (line continuations joined, stopping
+    at the first operator or redirection)."""
+    commands: list[list[str]] = []
+    for line in script.replace("\\\n", " ").splitlines():
+        lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+        lexer.whitespace_split = True
+        try:
+            tokens = list(lexer)
+        except ValueError:  # an unterminated quote belongs to a multi-line string of another language
+            continue
+        for i, token in enumerate(tokens):
+            if token != "sfdeclare":
+                continue
+            before = [t for t in tokens[:i] if not _ASSIGNMENT.match(t)]
+            if before and before[-1] not in _COMMAND_START and not before[-1].endswith("$("):
+                continue
+            args: list[str] = []
+            for t in tokens[i + 1 :]:
+                if _is_operator(t):
+                    if t[0] in "<>" and args and args[-1].isdigit():
+                        args.pop()  # the 2 of 2>file
+                    break
+                args.append(t)
+            commands.append(args)
+    return commands
+
+
+def parse_error(argv: list[str]) -> str | None:
+    """None when ``sfdeclare ARGV`` parses, else argparse's message."""
+    stderr = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
+            cli.build_parser().parse_args(argv)
+    except SystemExit:
+        return stderr.getvalue().strip().splitlines()[-1] if stderr.getvalue().strip() else "exit"
+    return None
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def cli_options() -> dict[str, set[str]]:
+    """Every command (``plan``, ``emulator serve``, ...) with its option strings; "" holds the global ones."""
+    parser = cli.build_parser()
+    out: dict[str, set[str]] = {"": {s for a in parser._actions for s in a.option_strings}}
+    for name, sub in _subparsers(parser).items():
+        out[name] = {s for a in sub._actions for s in a.option_strings}
+        for inner, leaf in _subparsers(sub).items():
+            out[f"{name} {inner}"] = {s for a in leaf._actions for s in a.option_strings}
+    return out
+
+
+def _scripts(node: Any, keys: tuple[str, ...]) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in keys and isinstance(value, str):
+                yield value
+            else:
+                yield from _scripts(value, keys)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _scripts(item, keys)
+
+
+def _load(path: Path) -> dict[Any, Any]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def _github() -> dict[Any, Any]:
+    return _load(GITHUB)
+
+
+def _azure() -> dict[Any, Any]:
+    return _load(AZURE)
+
+
+def _all_scripts() -> dict[str, list[str]]:
+    return {
+        "github": list(_scripts(_github()["jobs"], ("run",))),
+        "azure": list(_scripts(_azure()["stages"], ("script", "bash"))),
+    }
+
+
+# --- the command lines ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("recipe", ["github", "azure"])
+def test_every_sfdeclare_command_in_the_recipes_parses(recipe: str) -> None:
+    commands = [argv for script in _all_scripts()[recipe] for argv in sfdeclare_commands(script)]
+    assert {argv[0] for argv in commands} == {"validate", "plan", "apply", "drift"}
+    problems = [(argv, parse_error(argv)) for argv in commands]
+    assert [p for p in problems if p[1] is not None] == []
+    plans = [a for a in commands if a[0] == "plan"]
+    applies = [a for a in commands if a[0] == "apply"]
+    assert plans and all("--detailed-exitcode" in a and "--out" in a for a in plans)
+    assert applies and all("--plan" in a and a[a.index("--report-format") + 1] == "junit" for a in applies)
+
+
+def test_the_command_extractor_reads_shell_the_way_the_recipes_write_it() -> None:
+    script = (
+        'rc=0\nsfdeclare plan "$DIR" --format markdown \\\n  --out plan.json > plan.md || rc=$?\n'
+        "NO_COLOR=1 sfdeclare drift cfg/ 2>err.txt\n"
+        "pip install sfdeclare\nif ! sfdeclare validate a.yaml; then exit 1; fi\n"
+    )
+    assert sfdeclare_commands(script) == [
+        ["plan", "$DIR", "--format", "markdown", "--out", "plan.json"],
+        ["drift", "cfg/"],
+        ["validate", "a.yaml"],
+    ]
+    assert parse_error(["plan", "cfg/", "--no-such-flag"]) is not None
+    assert parse_error(["drift", "cfg/", "--detailed-exitcode"]) is not None
+
+
+def test_github_expressions_never_reach_a_command_line_and_secrets_only_reach_env() -> None:
+    data = _github()
+    for script in _scripts(data["jobs"], ("run",)):
+        assert "${{" not in script, "pass values through env:, not into the script text"
+    for name, job in data["jobs"].items():
+        for step in job["steps"]:
+            for key in ("run", "with"):
+                assert "secrets." not in str(step.get(key, "")), (name, step)
+    env = {name: job.get("env", {}) for name, job in data["jobs"].items()}
+    assert "BACKUP_STORE_1" in env["apply"]  # apply sends the storage secret ...
+    assert (
+        "BACKUP_STORE_1" not in env["plan"] and "BACKUP_STORE_1" not in env["drift"]
+    )  # ... nothing else needs it
+    assert all("SFDECLARE_ENDPOINT" in env[job] for job in ("plan", "apply", "drift"))
+
+
+def test_azure_secret_variables_reach_only_mapped_environment_variables() -> None:
+    text = AZURE.read_text(encoding="utf-8")
+    for secret in ("SF_ENDPOINT", "BACKUP_STORE_1", "System.AccessToken"):
+        uses = re.findall(rf"^(.*)\$\({re.escape(secret)}\)", text, flags=re.MULTILINE)
+        assert uses and all(re.fullmatch(r"\s+[A-Z_0-9]+: ", before) for before in uses), secret
+
+
+def test_github_recipe_has_the_sticky_comment_artifact_junit_and_drift_issue() -> None:
+    data = _github()
+    triggers = data[True]  # YAML 1.1 reads the key `on` as true
+    assert {"pull_request", "push", "schedule"} <= set(triggers)
+    jobs = data["jobs"]
+    plan_steps = jobs["plan"]["steps"]
+    comment = next(s for s in plan_steps if "github-script" in s.get("uses", ""))["with"]["script"]
+    assert "<!-- sfdeclare-plan -->" in comment and "updateComment" in comment and "listComments" in comment
+    assert any("upload-artifact" in s.get("uses", "") for s in plan_steps)
+    apply_steps = jobs["apply"]["steps"]
+    assert any("gh run download" in s.get("run", "") for s in apply_steps)
+    reporter = next(s for s in apply_steps if "test-reporter" in s.get("uses", ""))
+    assert reporter["with"]["reporter"] == "java-junit" and reporter["if"].startswith("always()")
+    drift_script = next(s for s in jobs["drift"]["steps"] if "github-script" in s.get("uses", ""))["with"][
+        "script"
+    ]
+    assert "state: 'closed'" in drift_script and "issues.create" in drift_script
+
+
+def test_azure_recipe_publishes_the_plan_summary_junit_and_comments_once() -> None:
+    data = _azure()
+    stages = {s["stage"]: s for s in data["stages"]}
+    assert set(stages) == {"Validate", "Plan", "Apply", "Drift"}
+    text = AZURE.read_text(encoding="utf-8")
+    assert "##vso[task.uploadsummary]" in text and "PublishPipelineArtifact@1" in text
+    assert "<!-- sfdeclare-plan -->" in text and "-X PATCH" in text
+    deploy = stages["Apply"]["jobs"][0]
+    steps = deploy["strategy"]["runOnce"]["deploy"]["steps"]
+    publish = next(s for s in steps if s.get("task") == "PublishTestResults@2")
+    assert publish["inputs"]["testResultsFormat"] == "JUnit" and publish["condition"] == "succeededOrFailed()"
+    assert deploy["environment"] and any(s.get("download") == "current" for s in steps)
+
+
+# --- exit codes ----------------------------------------------------------------------------------------------
+
+
+def _codes_branched_on(script: str) -> set[int]:
+    codes = {int(c) for c in re.findall(r"-(?:eq|ne) (\d+)", script)}
+    codes |= {int(c) for c in re.findall(r"^\s*(\d+)\)", script, flags=re.MULTILINE)}
+    codes |= {int(c) for c in re.findall(r"""(?:===|=) ["'](\d+)["']""", script)}
+    return codes
+
+
+def test_the_recipes_branch_only_on_documented_exit_codes() -> None:
+    documented = {cli.EXIT_OK, cli.EXIT_ERROR, cli.EXIT_CHANGES, cli.EXIT_INTERRUPTED}
+    assert cli.EXIT_CHANGES == 2 and drift_command.EXIT_DRIFT == 2
+    plan_parser = _subparsers(cli.build_parser())["plan"]
+    assert "exit 2 when there are changes" in plan_parser.format_help()
+    for recipe, path in (("github", GITHUB), ("azure", AZURE)):
+        text = path.read_text(encoding="utf-8")
+        codes = _codes_branched_on(text)
+        assert 2 in codes and 0 in codes, recipe
+        assert codes <= documented, (recipe, codes - documented)
+
+
+@pytest.fixture
+def calc_cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    state = tmp_path / "cluster.state"
+    init_state(str(state), str(CALC / "topology.yaml"))
+    monkeypatch.setenv("BACKUP_STORE_1", "DefaultEndpointsProtocol=https;AccountName=ci;AccountKey=k")
+    monkeypatch.delenv("SFDECLARE_ENDPOINT", raising=False)
+    return f"emulator:{state}"
+
+
+def _run(*argv: str) -> int:
+    return cli.main(list(argv), out=io.StringIO(), err=io.StringIO())
+
+
+def test_the_exit_codes_the_recipes_rely_on_are_what_the_cli_returns(
+    calc_cluster: str, tmp_path: Path
+) -> None:
+    config = str(CALC / "sfdeclare.yaml")
+    plan_file = str(tmp_path / "plan.json")
+    # plan --detailed-exitcode: 2 with changes, then apply --plan, then 0 without changes
+    assert _run("plan", config, "--endpoint", calc_cluster, "--out", plan_file, "--detailed-exitcode") == 2
+    assert _run("drift", config, "--endpoint", calc_cluster) == 2  # declared but missing on the cluster
+    report = tmp_path / "report.xml"
+    assert (
+        _run("apply", config, "--plan", plan_file, "--endpoint", calc_cluster, "--report", str(report)) == 0
+    )
+    assert _run("plan", config, "--endpoint", calc_cluster, "--detailed-exitcode") == 0
+    assert _run("drift", config, "--endpoint", calc_cluster) == 0
+    # the reviewed plan is now stale: refused with 1, nothing changed
+    assert _run("apply", config, "--plan", plan_file, "--endpoint", calc_cluster) == 1
+    assert _run("drift", str(tmp_path / "missing.yaml"), "--endpoint", calc_cluster) == 1
+
+
+# --- the pre-commit hook -------------------------------------------------------------------------------------
+
+
+def _hook() -> dict[str, Any]:
+    hooks = yaml.safe_load(HOOKS.read_text(encoding="utf-8"))
+    assert isinstance(hooks, list)
+    by_id = {h["id"]: h for h in hooks}
+    assert set(by_id) == {"sfdeclare-validate"}
+    hook: dict[str, Any] = by_id["sfdeclare-validate"]
+    return hook
+
+
+def test_the_pre_commit_hook_runs_validate_on_the_files_it_is_given() -> None:
+    hook = _hook()
+    assert hook["language"] == "python" and hook["pass_filenames"] is True
+    entry = shlex.split(hook["entry"])
+    assert entry[0] == "sfdeclare"
+    argv = [*entry[1:], *hook.get("args", []), "sfdeclare/policies.yaml", "sfdeclare/app.yaml"]
+    assert argv[0] == "validate" and parse_error(argv) is None
+    valid = [*entry[1:], *hook.get("args", []), str(CALC / "sfdeclare.yaml")]
+    assert _run(*valid) == 0
+    invalid = [*entry[1:], *hook.get("args", []), str(CALC / "topology.yaml")]
+    assert _run(*invalid) == 1  # a topology is not a configuration: the hook must not be given one
+
+
+@pytest.mark.parametrize(
+    ("path", "matched"),
+    [
+        ("sfdeclare.yaml", True),
+        ("clusters/prod/sfdeclare.yml", True),
+        ("sfdeclare/policies.yaml", True),
+        ("infra/sfdeclare/apps/calc.yaml", True),
+        ("sfdeclare-prod.yaml", True),
+        ("examples/calc/topology.yaml", False),
+        (".github/workflows/sfdeclare.yml", False),
+        ("azure-pipelines.yml", False),
+        ("sfdeclare/README.md", False),
+    ],
+)
+def test_the_pre_commit_hook_selects_configuration_files(path: str, matched: bool) -> None:
+    hook = _hook()
+    selected = re.search(hook["files"], path) is not None
+    excluded = "exclude" in hook and re.search(hook["exclude"], path) is not None
+    assert (selected and not excluded) is matched
