@@ -1,2 +1,24 @@
-"""A faithful local Service Fabric backup server: state and rules (SF-BACKUP-API.md), served in-process
-(``transport``) or over HTTP(S) (``server``). Shares no code with the client's JSON conversion."""
+"""A faithful local Service Fabric backup server (SF-BACKUP-API.md), in-process or over HTTP(S).
+
+Modules: ``topology`` (the cluster file), ``state`` (SQLite state shared by processes), ``policies`` and
+``durations`` (policy binding and normalisation), ``entities`` (ids -> keys), ``rules`` (the backup service's
+operations), ``queries`` (cluster queries), ``app`` (request -> response), ``transport`` (``emulator:PATH``),
+``server`` (threaded HTTP/1.1, TLS, faults, chaos). It shares no code with the client's JSON conversion.
+
+Where the 6.4 server was buggy or the sources are silent, the emulator follows the documented intent:
+- GetBackupConfigurationInfo resolves a child's policy and suspension partition > service > application
+  (6.4 took a suspended child's policy from the application only, or failed with 500); an item that is
+  suspended but has no effective policy is reported with ``PolicyName: null, PolicyInheritedFrom: Invalid``.
+- Paging is correct and deterministic (sorted by key, opaque tokens, null token on the last page of the
+  backup routes, ``""`` on the gateway queries as Service Fabric answers).
+- ``fabric:/app`` does not match ``fabric:/app2`` (no ``StartsWith`` prefix quirk).
+- Intervals that normalise to zero (``PT30S``) and negative durations are rejected.
+- A non-GUID partition id is a 400 ``E_INVALIDARG`` (6.4 answered 500); so is a bad ``timeout``.
+- ``"RetentionPolicy": null`` counts as absent.
+- Runtime 6.2 (a 6.2/6.3 cluster): backup routes accept exactly ``api-version=6.2-preview`` (a 6.4 version is
+  unknown to such a cluster -> 400 "Invalid API Version"), a body with RetentionPolicy is a 400, policy reads
+  carry no RetentionPolicy, and a DisableBackup request with a body is a 400 (strict on purpose, so a client's
+  6.2-preview mode is proven to send none). Gateway query routes accept any ``X.Y`` or ``X.Y-preview``.
+- Unknown paths answer 404 ``FABRIC_E_INVALID_ADDRESS``; a known path with the wrong method 405; bodies over
+  1 MiB 413; malformed HTTP 400/414/431 -- always as a FabricError body.
+"""
