@@ -148,6 +148,8 @@ class _Builder:
         api_version = node.get("api_version", "6.4")
         if isinstance(api_version, float):
             api_version = repr(api_version)
+        elif isinstance(api_version, int) and not isinstance(api_version, bool):
+            api_version = f"{api_version}.0"
         entity_ids = node.get("entity_ids")
         verify = tls_node.get("verify")
         settings = ClusterSettings(

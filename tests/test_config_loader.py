@@ -228,3 +228,11 @@ def test_config_error_message_is_the_first_error_and_a_count(tmp_path: Path) -> 
     assert str(info.value) == (
         f"{tmp_path / 'c.yaml'}:1:10: error: version must be 1, not the number 2 ($.version) (and 1 more)"
     )
+
+
+@pytest.mark.parametrize(
+    ("written", "kept"), [("6.4", "6.4"), ('"6.2-preview"', "6.2-preview"), ("7", "7.0"), ("8.2", "8.2")]
+)
+def test_api_version_may_be_written_as_a_number(tmp_path: Path, written: str, kept: str) -> None:
+    _write(tmp_path, "c.yaml", f"version: 1\ncluster:\n  api_version: {written}\n")
+    assert load_declaration([str(tmp_path / "c.yaml")]).cluster.api_version == kept
