@@ -351,7 +351,7 @@ def _case(draw: st.DrawFn) -> tuple[Declaration, LiveState, bool]:
     return declaration, live, draw(st.booleans())
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(case=_case())
 def test_drift_reports_exactly_what_a_plan_would_change_plus_what_no_plan_changes(
     case: tuple[Declaration, LiveState, bool],

@@ -148,7 +148,13 @@ def _header(report: DriftReport) -> list[str]:
         counts = report.counts()
         lines += ["| drift | count |", "|---|---:|"]
         lines += [f"| {CLASS_TITLES[c]} | {counts[c]} |" for c in CLASSES if counts[c]]
-        lines.append("")
+        lines += [
+            "",
+            "_`sfdeclare plan` shows what `apply` would change back. It leaves suspensions the configuration "
+            "does not mention, and policies nothing declares (unless `prune_policies`), as they are: declare "
+            "them, or remove them on the cluster._",
+            "",
+        ]
     lines += [f"_{_cell(report.coverage.line())}_", ""]
     return lines
 
