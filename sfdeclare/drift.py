@@ -352,7 +352,7 @@ class _Drift:
             )
             return None
         if sel.kind == "id":
-            wanted = str(sel.value).strip("{}").lower()
+            wanted = str(sel.value).lower()
             found = [p for p in svc.partitions if p.id.lower() == wanted]
         elif sel.kind == "name":
             found = [p for p in svc.partitions if p.kind == "Named" and p.name == str(sel.value)]
