@@ -330,3 +330,16 @@ def test_transport_runtime_62(state_path: str) -> None:
             client.get("/BackupRestore/BackupPolicies", params={"api-version": "6.2-preview"}).status_code
             == 200
         )
+
+
+def test_an_unexpected_failure_is_a_500_fabric_error(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sfdeclare.emulator import rules
+
+    def broken(*args: Any) -> Any:
+        raise RuntimeError("DefaultEndpointsProtocol=https;AccountKey=c2VjcmV0")
+
+    monkeypatch.setattr(rules, "list_policies", broken)
+    response = api.get("/BackupRestore/BackupPolicies")
+    assert (response.status_code, error_code(response)) == (500, "E_UNEXPECTED")
+    assert "AccountKey" not in response.text
+    assert api.create().status_code == 201

@@ -193,3 +193,13 @@ def test_serve_command_reports_a_bad_topology_in_one_line(tmp_path: Path) -> Non
     assert "Traceback" not in done.stderr
     expected = f"{bad}:5:15: error: service kind must be Stateful or Stateless, not 'Statefull'"
     assert expected in done.stderr.splitlines()[0]
+
+
+def test_serve_command_stops_on_ctrl_c(tmp_path: Path) -> None:
+    process, url = start_serve_process(str(tmp_path / "s.db"))
+    with http_client(url) as client:
+        assert client.get("/Applications", params={"api-version": "6.1"}).status_code == 200
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=20)
+    assert process.returncode == 0
+    assert "Traceback" not in err
