@@ -338,7 +338,9 @@ class EmulatorApp:
         type_name = query.get("applicationtypename") or None
         with self.store.read() as tx:
             if op == "query_applications":
-                return _json_response(200, queries.applications(tx, token, max_results, type_name, size))
+                exclude = query.get("excludeapplicationparameters", "").lower() == "true"
+                found_apps = queries.applications(tx, token, max_results, type_name, size, exclude)
+                return _json_response(200, found_apps)
             if op == "query_services":
                 service_type = query.get("servicetypename") or None
                 return _json_response(200, queries.services(tx, params[0], token, service_type, size))

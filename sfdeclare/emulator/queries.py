@@ -15,14 +15,14 @@ def entity_id(name: str) -> str:
     return name[len("fabric:/") :].replace("/", "~")
 
 
-def _application_info(app: ApplicationRow) -> dict[str, Any]:
+def _application_info(app: ApplicationRow, exclude_parameters: bool = False) -> dict[str, Any]:
     return {
         "Id": entity_id(app.name),
         "Name": app.name,
         "TypeName": app.type_name,
         "TypeVersion": app.type_version,
         "Status": "Ready",
-        "Parameters": [{"Key": k, "Value": v} for k, v in app.parameters],
+        "Parameters": [] if exclude_parameters else [{"Key": k, "Value": v} for k, v in app.parameters],
         "HealthState": "Ok",
         "ApplicationDefinitionKind": "ServiceFabricApplicationDescription",
     }
@@ -72,7 +72,12 @@ def _partition_info(part: PartitionRow, svc: ServiceRow) -> dict[str, Any]:
 
 
 def applications(
-    tx: Tx, token: str | None, max_results: int, type_name: str | None, page_size: int
+    tx: Tx,
+    token: str | None,
+    max_results: int,
+    type_name: str | None,
+    page_size: int,
+    exclude_parameters: bool = False,
 ) -> dict[str, Any]:
     limit = page_size if max_results == 0 else min(max_results, page_size)
     found = tx.applications(token, limit + 1, type_name)
@@ -80,7 +85,7 @@ def applications(
     page = found[:limit]
     return {
         "ContinuationToken": page[-1].name if more else "",
-        "Items": [_application_info(a) for a in page],
+        "Items": [_application_info(a, exclude_parameters) for a in page],
     }
 
 

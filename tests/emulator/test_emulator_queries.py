@@ -60,6 +60,8 @@ def test_applications(api: Api) -> None:
     paged, calls = all_pages(api, "/Applications", MaxResults=1)
     assert (paged, calls) == (apps, 4)
     assert all_pages(api, "/Applications", ApplicationTypeName="CalcAppType")[0] == [calc]
+    bare, _ = all_pages(api, "/Applications", ExcludeApplicationParameters="true")
+    assert bare[0] == {**calc, "Parameters": []}
 
 
 def test_services(api: Api) -> None:
