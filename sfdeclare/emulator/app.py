@@ -261,8 +261,8 @@ class EmulatorApp:
         if role not in ("Admin", "All", "User") or (role == "User" and route.method != "GET"):
             raise FabricFault(fe.ACCESS_DENIED, "Access Denied.")
         _timeout(query)
-        body = _json_body(request.body)
         bind = _BINDERS.get(route.operation)
+        body = _json_body(request.body) if bind is not None else None  # other routes ignore a body
         bound = bind(body, self.runtime) if bind is not None else None
         self._check_backup_version(query.get("api-version"))
         op = route.operation

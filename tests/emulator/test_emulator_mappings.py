@@ -397,3 +397,11 @@ def test_prefix_quirk_not_reproduced(p1: Api) -> None:
     info = partition_info(p1, APP2_PARTITION)
     assert info["SuspensionInfo"] == NOT_SUSPENDED
     assert [i["Kind"] for i in items(p1, APP)] == ["Application"]
+
+
+def test_routes_without_a_body_ignore_one(p1: Api) -> None:
+    p1.enable(APP)
+    assert (
+        p1.client.post(f"/{APP}/$/SuspendBackup", params=p1.params(), content=b"{garbage").status_code == 202
+    )
+    assert p1.client.post(f"/{APP}/$/ResumeBackup", params=p1.params(), content=b"[]").status_code == 202
