@@ -36,7 +36,7 @@ from sfdeclare.plan import (
     canonical_json,
     ordered,
 )
-from sfdeclare.policies import canonical, field_changes
+from sfdeclare.policies import canonical, field_changes, request_body
 
 
 @dataclass(frozen=True)
@@ -191,7 +191,7 @@ class _Planner:
             self.error(f"the partitions of {svc.name} were not read from the cluster", loc)
             return None
         if sel.kind == "id":
-            wanted = str(sel.value).lower()
+            wanted = str(sel.value).strip("{}").lower()
             found = [p for p in svc.partitions if p.id.lower() == wanted]
         elif sel.kind == "name":
             found = [p for p in svc.partitions if p.kind == "Named" and p.name == str(sel.value)]
@@ -249,7 +249,7 @@ class _Planner:
                         before=None,
                         after=shown,
                         reason=f"declared{_where(loc)} and absent on the cluster",
-                        request=routes.create_policy(name, body, self.api),
+                        request=routes.create_policy(name, request_body(body), self.api),
                         location=loc,
                     )
                 )
@@ -272,7 +272,7 @@ class _Planner:
                         before=dict(live_body),
                         after=shown,
                         reason=reason,
-                        request=routes.update_policy(name, body, self.api),
+                        request=routes.update_policy(name, request_body(body), self.api),
                         location=loc,
                         fields=fields,
                     )

@@ -15,6 +15,7 @@ from deepdiff import DeepDiff
 
 from sfdeclare.durations import (
     format_duration,
+    format_run_time,
     parse_duration,
     parse_run_time,
     server_interval,
@@ -97,6 +98,22 @@ def canonical(body: Mapping[str, Any]) -> dict[str, Any]:
         "Storage": _storage(storage) if isinstance(storage, Mapping) else storage,
         "RetentionPolicy": _retention(retention) if isinstance(retention, Mapping) else None,
     }
+
+
+def request_body(body: Mapping[str, Any]) -> dict[str, Any]:
+    """``body`` as the server takes it: run times written ``HH:MM[:SS]`` become full UTC date-times
+    (``0001-01-01THH:MM:SSZ``, the form the server reads back); everything else is sent as declared."""
+    out = dict(body)
+    schedule = out.get("Schedule")
+    if isinstance(schedule, Mapping) and isinstance(schedule.get("RunTimes"), list):
+        times = []
+        for value in schedule["RunTimes"]:
+            try:
+                times.append(format_run_time(parse_run_time(str(value))))
+            except ValueError:
+                times.append(value)
+        out["Schedule"] = {**schedule, "RunTimes": times}
+    return out
 
 
 def _display(path: str, value: Any) -> Any:

@@ -20,6 +20,7 @@ from sfdeclare.emulator.state import init_state
 from sfdeclare.errors import PlanError
 from sfdeclare.model import Declaration, EntityRef, LiveState
 from sfdeclare.planner import PlanOptions, plan, read_scope
+from sfdeclare.policies import request_body
 from sfdeclare.routes import WireRequest
 
 POLICIES = ["P0", "P1", "P2"]
@@ -27,9 +28,17 @@ ENV = {"CONN": "UseDevelopmentStorage=true"}
 
 
 def policy_body(index: int) -> dict[str, Any]:
+    schedule: dict[str, Any] = {"ScheduleKind": "FrequencyBased", "Interval": f"PT{index + 1}H"}
+    if index == 2:
+        schedule = {
+            "ScheduleKind": "TimeBased",
+            "ScheduleFrequencyType": "Weekly",
+            "RunDays": ["Monday"],
+            "RunTimes": ["04:00"],
+        }
     return {
         "MaxIncrementalBackups": index + 1,
-        "Schedule": {"ScheduleKind": "FrequencyBased", "Interval": f"PT{index + 1}H"},
+        "Schedule": schedule,
         "Storage": {
             "StorageKind": "AzureBlobStore",
             "ConnectionString": "${env:CONN}",
@@ -125,7 +134,9 @@ def prepare(scenario: Scenario, folder: Path, client: Client) -> None:
     for i, name in enumerate(POLICIES):
         if i != 1:  # P1 exists only when declared: references to it must then be declared
             body = policy_body(i + 1 if scenario.stale_policies else i)
-            client.create_policy(name, {**body, "Storage": {**body["Storage"], "ConnectionString": "x"}})
+            client.create_policy(
+                name, request_body({**body, "Storage": {**body["Storage"], "ConnectionString": "x"}})
+            )
     for action, ref, policy in scenario.before:
         if action == "enable" and policy != "P1":
             client.enable_backup(ref, policy or "P0")

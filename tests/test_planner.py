@@ -441,3 +441,32 @@ def test_unresolved_non_secret_references_are_refused_and_resolve_values_fills_t
     resolved = resolve_values(d, {"CONTAINER": "backups"})
     assert resolved.policies["Daily"].body["Storage"]["ConnectionString"] == "${env:CONN}"
     assert plan(resolved, live({EntityRef(APP): "Daily"})).empty
+
+
+def test_run_times_written_as_clock_times_are_sent_as_full_utc_date_times() -> None:
+    sched = {
+        "ScheduleKind": "TimeBased",
+        "ScheduleFrequencyType": "Daily",
+        "RunTimes": ["04:00", "2024-01-01T23:30:00+02:00"],
+    }
+    p = plan(decl(settings("Daily"), policies={"Daily": body(Schedule=sched)}), live(policies={}))
+    request = p.changes[0].request
+    assert request.body is not None
+    assert request.body["Schedule"]["RunTimes"] == ["0001-01-01T04:00:00Z", "0001-01-01T21:30:00Z"]
+    assert p.changes[0].after["Schedule"]["RunTimes"] == ["04:00", "2024-01-01T23:30:00+02:00"]
+
+
+def test_partition_ids_may_be_written_with_braces_and_in_any_case() -> None:
+    d = decl(
+        settings("Daily"),
+        (
+            ServiceDecl(
+                SVC,
+                partitions=(
+                    PartitionDecl(PartitionSelector("id", "{" + P2.upper() + "}"), settings("Daily")),
+                ),
+            ),
+        ),
+    )
+    p = plan(d, live({EntityRef(APP): "Daily"}, partitions=True))
+    assert actions(p) == [("enable_backup", f"partition[{SVC}/{P2}]")]

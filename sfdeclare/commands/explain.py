@@ -42,7 +42,7 @@ def _settings_at(declaration: Declaration, ref: EntityRef, live: LiveState) -> L
 
 def _selects(selector: PartitionSelector, partition_id: str, svc: LiveService | None) -> bool:
     if selector.kind == "id":
-        return str(selector.value).lower() == partition_id.lower()
+        return str(selector.value).strip("{}").lower() == partition_id.lower()
     for p in svc.partitions or () if svc else ():
         if p.id == partition_id:
             return p.name == selector.value if selector.kind == "name" else p.low_key == selector.value
