@@ -52,6 +52,8 @@ class _Schema:
             seen.add(ref)
             target: Any = self.document
             for part in ref[2:].split("/"):
+                if not isinstance(target, Mapping) or part not in target:
+                    raise ValueError(f"cannot resolve $ref {ref!r}")
                 target = target[part]
             merged = {**target, **merged}
         return merged
