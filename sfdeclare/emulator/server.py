@@ -8,6 +8,7 @@ import socket
 import ssl
 import struct
 import threading
+import time
 from email.utils import formatdate
 from http import HTTPStatus
 from socketserver import StreamRequestHandler, ThreadingTCPServer
@@ -34,6 +35,18 @@ HANDSHAKE_TIMEOUT_SECONDS = 10.0
 DRAIN_LIMIT_BYTES = 16 * 1024 * 1024
 MAX_LINE_BYTES = 65536
 MAX_HEADERS = 100
+
+
+_date_cache: tuple[int, str] = (0, "")
+
+
+def _http_date() -> str:
+    """The Date header, formatted once a second rather than once a request."""
+    global _date_cache
+    now = int(time.time())
+    if _date_cache[0] != now:
+        _date_cache = (now, formatdate(now, usegmt=True))
+    return _date_cache[1]
 
 
 def _reason(status: int) -> str:
@@ -194,7 +207,7 @@ class _Handler(StreamRequestHandler):
         lines = [
             f"HTTP/1.1 {response.status} {_reason(response.status)}",
             "Server: sfdeclare-emulator",
-            f"Date: {formatdate(usegmt=True)}",
+            f"Date: {_http_date()}",
             *(f"{name}: {value}" for name, value in response.headers),
             f"Content-Length: {len(response.body)}",
         ]
