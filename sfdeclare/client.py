@@ -48,6 +48,13 @@ from sfdeclare.routes import ApiOptions, WireRequest
 from sfdeclare.tls import ThumbprintMismatch, build_ssl_context
 
 CONNECT_TIMEOUT = 10.0
+ANSWER_GRACE = 10.0
+
+
+def answer_timeout(timeout: float) -> float:
+    """How long to wait for an answer: the cluster's own per-call ``timeout`` plus a grace for the answer to
+    travel, at most 10 s and never more than the timeout itself (60 -> 70 s; a 1 s call waits 2 s, not 11)."""
+    return timeout + min(ANSWER_GRACE, timeout)
 
 
 @dataclass(frozen=True)
@@ -111,7 +118,7 @@ class Client:
             headers=headers,
             transport=transport,
             verify=verify,
-            timeout=httpx.Timeout(timeout + 10.0, connect=CONNECT_TIMEOUT),
+            timeout=httpx.Timeout(answer_timeout(timeout), connect=CONNECT_TIMEOUT),
             limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
             trust_env=self.endpoint.kind == "http",
         )
@@ -307,7 +314,7 @@ class Client:
         if isinstance(exc, httpx.ConnectError):
             return f"cannot connect to {where}: {_reason(exc)} -- is the cluster endpoint right?", True, False
         if isinstance(exc, httpx.TimeoutException):
-            return f"{where} did not answer in time", True, True
+            return f"{where} did not answer within {answer_timeout(self.api.timeout):g}s", True, True
         if isinstance(exc, (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)):
             return f"the connection to {where} broke before an answer arrived ({_reason(exc)})", True, True
         return f"talking to {where} failed: {_reason(exc)}", False, True

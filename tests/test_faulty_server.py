@@ -1,0 +1,160 @@
+"""A cluster that misbehaves at the HTTP level (tests/faulty_server_support.py): invalid JSON, HTML error pages,
+a 200 of the wrong shape, a truncated body, silence, a reset mid-response. Each gives one clear error naming
+the operation, never a traceback; apply reports exactly what it did and did not do, and a re-run against a
+healthy cluster converges."""
+
+from __future__ import annotations
+
+import functools
+import io
+import re
+from pathlib import Path
+
+import pytest
+from faulty_server_support import FaultyServer, Rule
+
+from sfdeclare.cli import main
+from sfdeclare.client import Client
+from sfdeclare.emulator.server import EmulatorServer
+from sfdeclare.emulator.state import init_state
+from sfdeclare.errors import ClusterError
+from sfdeclare.model import EntityRef
+from sfdeclare.retry import RetryPolicy
+
+POLICIES = "/BackupRestore/BackupPolicies"
+QUICK = RetryPolicy(max_attempts=2, base_delay=0.01, total_timeout=5)
+
+TOPOLOGY = "applications:\n" + "".join(
+    f"  - name: fabric:/App{a}\n    services:\n      - {{name: fabric:/App{a}/Store, kind: Stateful, partitions: 1}}\n"
+    for a in range(4)
+)
+CONFIG = """version: 1
+policies:
+  Daily:
+    MaxIncrementalBackups: 3
+    Schedule: {ScheduleKind: FrequencyBased, Interval: PT24H}
+    Storage: {StorageKind: FileShare, Path: '\\\\\\\\share\\\\backups'}
+applications:
+""" + "".join(f"  App{a}:\n    policy: Daily\n" for a in range(4))
+
+CLIENT_FAULTS = {
+    "invalid_json": "the body is not JSON (is the endpoint a Service Fabric cluster?)",
+    "html_500": "500: HTTP 500 without a Service Fabric error body",
+    "html_502": "502: HTTP 502 without a Service Fabric error body",
+    "wrong_shape": "unexpected reply from the cluster: the page's Items is not a list",
+    "truncated": "broke before an answer arrived",
+    "silent": "did not answer within 2s",
+    "reset_mid_response": "broke before an answer arrived",
+}
+
+
+@pytest.fixture()
+def emulator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> EmulatorServer:
+    (tmp_path / "topology.yaml").write_text(TOPOLOGY)
+    init_state(str(tmp_path / "state"), str(tmp_path / "topology.yaml"))
+    (tmp_path / "sfdeclare.yaml").write_text(CONFIG)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SFDECLARE_ENDPOINT", raising=False)
+    # the CLI's clients retry as in production, only without the long waits
+    monkeypatch.setattr("sfdeclare.client.RetryPolicy", functools.partial(RetryPolicy, base_delay=0.001))
+    with EmulatorServer(str(tmp_path / "state")) as server:
+        yield server
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("fault", sorted(CLIENT_FAULTS))
+def test_each_fault_is_one_clear_error_naming_the_operation(fault: str, emulator: EmulatorServer) -> None:
+    with (
+        FaultyServer(emulator.url, [Rule("GET", POLICIES, fault)]) as chaos,
+        Client(chaos.url, timeout=1, retry=QUICK) as client,
+    ):
+        with pytest.raises(ClusterError) as info:
+            client.list_policies()
+        assert client.list_services("fabric:/App1")[0].name == "fabric:/App1/Store"  # the rest still works
+    message = str(info.value)
+    assert message.startswith("GetBackupPolicyList: "), message
+    assert CLIENT_FAULTS[fault] in message, message
+    assert "\n" not in message and "<html" not in message, message
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("fault", sorted(set(CLIENT_FAULTS) - {"silent"}))
+def test_plan_against_a_faulty_cluster_exits_1_with_one_line(fault: str, emulator: EmulatorServer) -> None:
+    with FaultyServer(emulator.url, [Rule("GET", POLICIES, fault)]) as chaos:
+        out, err = io.StringIO(), io.StringIO()
+        code = main(["plan", "sfdeclare.yaml", "--endpoint", chaos.url], out=out, err=err)
+    assert code == 1
+    lines = err.getvalue().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: GetBackupPolicyList: "), lines
+    assert CLIENT_FAULTS[fault] in lines[0]
+    assert out.getvalue() == ""
+
+
+def run_apply(endpoint: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["apply", "sfdeclare.yaml", "--endpoint", endpoint, "--auto-approve"], out=out, err=err)
+    assert "Traceback" not in out.getvalue() + err.getvalue()
+    return code, out.getvalue(), err.getvalue()
+
+
+def mapped(url: str) -> set[str]:
+    with Client(url) as client:
+        return {
+            app
+            for app in (f"fabric:/App{a}" for a in range(4))
+            if any(item.explicit_policy for item in client.configuration_info(EntityRef(app)))
+        }
+
+
+@pytest.mark.timeout(30)
+def test_apply_reports_exactly_what_was_and_was_not_done_then_converges(emulator: EmulatorServer) -> None:
+    rules = [
+        Rule("POST", "/Applications/App0/$/EnableBackup", "html_502"),
+        Rule("POST", "/Applications/App1/$/EnableBackup", "reset_mid_response"),
+        Rule("POST", "/Applications/App2/$/EnableBackup", "forward_then_reset", times=1),
+    ]
+    with FaultyServer(emulator.url, rules) as chaos:
+        code, out, err = run_apply(chaos.url)
+        sent = chaos.received
+    assert code == 1
+    assert re.search(r"^applied: create_policy policy\[Daily\]", out, re.M), out
+    assert re.search(r"^failed: enable_backup application\[fabric:/App0\] -- None: .*HTTP 502", out, re.M), (
+        out
+    )
+    assert re.search(
+        r"^failed: enable_backup application\[fabric:/App1\] -- None: .*broke before", out, re.M
+    ), out
+    # carried out, its answer lost, retried: the repeat finds it done
+    assert re.search(r"^applied: enable_backup application\[fabric:/App2\].*\[2 attempts\]", out, re.M), out
+    assert re.search(r"^applied: enable_backup application\[fabric:/App3\]", out, re.M), out
+    assert "Apply complete: 3 applied, 2 failed, 0 skipped." in out
+    assert "not converged: a fresh plan still has 2 action(s)" in err
+    assert (
+        "enable_backup application[fabric:/App0]" in err and "enable_backup application[fabric:/App1]" in err
+    )
+    # what the report says is what the cluster holds
+    assert mapped(emulator.url) == {"fabric:/App2", "fabric:/App3"}
+    assert sum(1 for r in sent if r.path.startswith("/Applications/App1/$/EnableBackup")) >= 2  # retried
+
+    code, out, err = run_apply(emulator.url)
+    assert code == 0, out + err
+    assert "Apply complete: 2 applied, 0 failed, 0 skipped." in out
+    assert mapped(emulator.url) == {f"fabric:/App{a}" for a in range(4)}
+    out_io, err_io = io.StringIO(), io.StringIO()
+    assert (
+        main(["plan", "sfdeclare.yaml", "--endpoint", emulator.url, "--detailed-exitcode"], out_io, err_io)
+        == 0
+    )
+
+
+@pytest.mark.timeout(20)
+def test_a_cluster_that_never_answers_times_out_within_the_client_timeout(emulator: EmulatorServer) -> None:
+    with (
+        FaultyServer(emulator.url, [Rule("POST", "/$/Create", "silent")]) as chaos,
+        Client(chaos.url, timeout=1, retry=QUICK) as client,
+        pytest.raises(ClusterError) as info,
+    ):
+        client.create_policy("Daily", {"MaxIncrementalBackups": 1})
+    assert str(info.value).startswith("CreateBackupPolicy policy[Daily]: ")
+    assert "did not answer within 2s" in str(info.value)
+    assert info.value.transient
