@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -255,8 +256,12 @@ class _Builder:
         path: Path = ("applications", key)
         location = source.location(path, key=True, text="$.applications" + segment(key))
         full = application_name(key)
-        if full == "fabric:/" or full.endswith("/"):
-            self.error(f"{key!r} is not an application name", location)
+        if "" in full[len("fabric:/") :].split("/"):
+            self.error(
+                f"{key!r} is not an application name: write fabric:/ (or nothing) and then non-empty parts "
+                "separated by /",
+                location,
+            )
             return
         first = self.applications.get(full)
         if first is not None:
@@ -301,8 +306,12 @@ class _Builder:
                 location,
             )
             return None
-        if full.endswith("/"):
-            self.error(f"{key!r} is not a service name", location)
+        if "" in full[len(app) + 1 :].split("/"):
+            self.error(
+                f"{key!r} is not a service name: write its name relative to {app}, or in full, with non-empty "
+                "parts separated by /",
+                location,
+            )
             return None
         if full in seen:
             self.error(f"service {full} is declared twice: here and at {_where(seen[full])}", location)
@@ -381,8 +390,13 @@ class _Builder:
                     )
 
 
-def _check_references(source: Source) -> list[Diagnostic]:
-    """Every malformed ``${...}`` in any string value."""
+_CONTROL_IN_VALUE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_CONTROL_IN_KEY = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _check_strings(source: Source) -> list[Diagnostic]:
+    """Every malformed ``${...}`` reference, and every control character (which would reach terminals and
+    URLs raw), in any key or string value."""
     found: list[Diagnostic] = []
     stack: list[tuple[Path, Any]] = [((), source.data)]
     while stack:
@@ -392,8 +406,27 @@ def _check_references(source: Source) -> list[Diagnostic]:
                 problem = interpolate.check(node)
                 if problem is not None:
                     found.append(Diagnostic("error", problem, source.location(path)))
+            bad = _CONTROL_IN_VALUE.search(node)
+            if bad:
+                found.append(
+                    Diagnostic(
+                        "error",
+                        f"the value holds a control character ({bad.group()!r}); write printable text",
+                        source.location(path),
+                    )
+                )
         elif isinstance(node, Mapping):
-            stack.extend(((*path, k), v) for k, v in node.items())
+            for key, value in node.items():
+                bad = _CONTROL_IN_KEY.search(key)
+                if bad:
+                    found.append(
+                        Diagnostic(
+                            "error",
+                            f"the key {key!r} holds a control character ({bad.group()!r}); write printable text",
+                            source.location((*path, key), key=True),
+                        )
+                    )
+                stack.append(((*path, key), value))
         elif isinstance(node, list):
             stack.extend(((*path, i), v) for i, v in enumerate(node))
     return found
@@ -478,7 +511,7 @@ def load_declaration(paths: Sequence[str]) -> Declaration:
         if source is None:
             continue
         diagnostics.extend(config_schema.check(source))
-        diagnostics.extend(_check_references(source))
+        diagnostics.extend(_check_strings(source))
         builder.add(source)
     builder.finish()
     diagnostics = _sort(diagnostics + builder.diagnostics, files)

@@ -213,7 +213,14 @@ def _messages(error: ValidationError, source: Source, prefix: Path = ()) -> Iter
         yield at(f"{name} {custom}, not {_describe(instance, path)}")
         return
     if validator == "minLength":
-        yield at(f"{name} must not be empty")
+        least = int(expected)
+        yield at(
+            f"{name} must not be empty" if least <= 1 else f"{name} must have at least {least} characters"
+        )
+        return
+    if validator == "maxLength":
+        length = len(instance) if isinstance(instance, str) else 0
+        yield at(f"{name} must have at most {expected} characters, not {length:,}")
         return
     if validator == "minItems":
         yield at(f"{name} must have at least {expected} item(s)")

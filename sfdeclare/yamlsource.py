@@ -27,6 +27,7 @@ from sfdeclare.errors import Diagnostic, Location
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_DEPTH = 64
 MAX_NODES = 1_000_000
+MAX_SCALAR_CHARS = 65_536  # far above any name, path or connection string; bounds what a plan would send
 MAX_ALIAS_NODES = 100_000  # values reached through aliases: reuse of a block is fine, an alias bomb is not
 
 PathKey = str | int
@@ -219,6 +220,15 @@ class _Builder:
         self.grow(1, where)
         tag = event.tag
         self.check_tag(tag, _ALLOWED_SCALAR_TAGS, where)
+        if len(event.value) > MAX_SCALAR_CHARS:
+            self.error(
+                f"a value of {len(event.value):,} characters is over the {MAX_SCALAR_CHARS:,}-character limit",
+                where,
+                path,
+            )
+            self.marks[path] = where
+            self.place("")
+            return
         value: Any
         plain = not event.style and event.implicit[0]
         if tag == f"{_STD}str" or (tag in (None, "!") and not plain):
@@ -250,6 +260,10 @@ class _Builder:
         tag = event.tag
         self.check_tag(tag, {f"{_STD}str"}, where)
         key = event.value
+        if len(key) > MAX_SCALAR_CHARS:
+            raise _Fatal(
+                f"a key of {len(key):,} characters is over the {MAX_SCALAR_CHARS:,}-character limit", *where
+            )
         if key == "<<" and not event.style:
             self.error("YAML merge keys (<<) are not supported; write the keys out", where, frame.path)
         frame.key = key

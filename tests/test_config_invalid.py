@@ -21,9 +21,16 @@ INVALID = Path(__file__).parent / "data" / "config" / "invalid"
 
 EXPECTED: dict[str, list[str]] = {
     "bad-names.yaml": [
-        "bad-names.yaml:3:3: error: 'fabric:/' is not an application name ($.applications['fabric:/'])",
-        "bad-names.yaml:6:7: error: '' is not a service name ($.applications.A.services[''])",
-        "bad-names.yaml:7:7: error: 'fabric:/A/' is not a service name ($.applications.A.services['fabric:/A/'])",
+        "bad-names.yaml:3:3: error: 'fabric:/' is not an application name: write fabric:/ (or nothing) and then non-empty parts separated by / ($.applications['fabric:/'])",
+        "bad-names.yaml:6:7: error: '' is not a service name: write its name relative to fabric:/A, or in full, with non-empty parts separated by / ($.applications.A.services[''])",
+        "bad-names.yaml:7:7: error: 'fabric:/A/' is not a service name: write its name relative to fabric:/A, or in full, with non-empty parts separated by / ($.applications.A.services['fabric:/A/'])",
+        "bad-names.yaml:8:7: error: 'Front//Back' is not a service name: write its name relative to fabric:/A, or in full, with non-empty parts separated by / ($.applications.A.services['Front//Back'])",
+        "bad-names.yaml:9:3: error: 'fabric://App' is not an application name: write fabric:/ (or nothing) and then non-empty parts separated by / ($.applications['fabric://App'])",
+        "bad-names.yaml:10:3: error: 'https://evil.example.com/x' is not an application name: write fabric:/ (or nothing) and then non-empty parts separated by / ($.applications['https://evil.example.com/x'])",
+        "bad-names.yaml:11:3: error: the key 'App\\x1b[31mRED' holds a control character ('\\x1b'); write printable text ($.applications['App\\x1b[31mRED'])",
+        "bad-names.yaml:13:3: error: the key 'Tab\\tName' holds a control character ('\\t'); write printable text ($.policies['Tab\\tName'])",
+        "bad-names.yaml:13:3: warning: unusual policy name 'Tab\\tName': the name is part of request URLs; prefer letters, digits, '.', '_' and '-' ($.policies['Tab\\tName'])",
+        "bad-names.yaml:16:45: error: the value holds a control character ('\\x07'); write printable text ($.policies['Tab\\tName'].Storage.Path)",
     ],
     "empty-policy-name.yaml": [
         "empty-policy-name.yaml:3:3: error: a policy name must not be empty or blank ($.policies[''])",

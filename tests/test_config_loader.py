@@ -17,7 +17,7 @@ POLICY = """\
   {name}:
     MaxIncrementalBackups: 3
     Schedule: {{ScheduleKind: FrequencyBased, Interval: PT1H}}
-    Storage: {{StorageKind: AzureBlobStore, ConnectionString: "${{env:STORE}}", ContainerName: c}}
+    Storage: {{StorageKind: AzureBlobStore, ConnectionString: "${{env:STORE}}", ContainerName: backups}}
 """
 
 
@@ -184,7 +184,7 @@ def test_digest_ignores_comments_key_order_and_file_split(tmp_path: Path) -> Non
     _write(
         tmp_path / "b",
         "1-policies.yaml",
-        "version: 1\npolicies:\n  P:\n    Storage: {ContainerName: c, ConnectionString: '${env:STORE}', "
+        "version: 1\npolicies:\n  P:\n    Storage: {ContainerName: backups, ConnectionString: '${env:STORE}', "
         "StorageKind: AzureBlobStore}\n    Schedule: {Interval: PT1H, ScheduleKind: FrequencyBased}\n"
         "    MaxIncrementalBackups: 3\n",
     )

@@ -170,3 +170,13 @@ def test_format_path_quotes_unusual_keys() -> None:
     assert format_path(("applications", "fabric:/App", "services", "S", "partitions", 0)) == (
         "$.applications['fabric:/App'].services.S.partitions[0]"
     )
+
+
+def test_huge_values_are_refused_at_their_place(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(yamlsource, "MAX_SCALAR_CHARS", 8)
+    assert _errors("a:\n  Name: ccccccccc\n") == [
+        "f.yaml:2:9: error: a value of 9 characters is over the 8-character limit ($.a.Name)"
+    ]
+    assert _errors("aaaaaaaaa: 1\n") == [
+        "f.yaml:1:1: error: a key of 9 characters is over the 8-character limit"
+    ]
