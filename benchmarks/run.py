@@ -16,6 +16,7 @@ import math
 import os
 import platform
 import signal
+import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -26,7 +27,7 @@ from typing import Any
 
 from benchmarks import throughput
 from benchmarks.generate import Scenario, generate
-from benchmarks.processes import PYTHON, BenchError, Emulator, Run, child_env, run_timed
+from benchmarks.processes import PYTHON, ROOT, BenchError, Emulator, Run, child_env, run_timed
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 BEGIN = "<!-- results:begin -->"
@@ -252,6 +253,7 @@ def _machine(opts: argparse.Namespace) -> list[str]:
         pass
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return [
+        f"- Code: {_revision()}",
         f"- Date: {now}",
         f"- Machine: {os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {cpu or 'unknown CPU'}, "
         f"{platform.system()} {platform.release()}",
@@ -260,6 +262,26 @@ def _machine(opts: argparse.Namespace) -> list[str]:
         f"latency {opts.latency_ms:g} ms per request (injected by the emulator), parallelism {opts.parallelism}",
         f"- Command: `{' '.join(['python -m benchmarks.run', *sys.argv[1:]])}`",
     ]
+
+
+def _revision() -> str:
+    """The commit measured, and whether sfdeclare/ had uncommitted changes."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "sfdeclare"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown (not a git checkout)"
+    if not head:
+        return "unknown (not a git checkout)"
+    return f"commit {head}" + (" with uncommitted changes in sfdeclare/" if dirty else "")
 
 
 def render(results: list[ScaleResult], opts: argparse.Namespace) -> str:
