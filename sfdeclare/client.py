@@ -580,8 +580,20 @@ def _sensitive_values(original: Any, resolved: Any, key: str = "") -> list[str]:
     return found
 
 
+def _secret_forms(secret: str) -> set[str]:
+    """The ways a server may echo a secret: as sent, JSON-escaped (quotes, backslashes, non-ASCII), and the
+    value of each ``key=value`` part of a connection string on its own (an AccountKey quoted alone)."""
+    forms = {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
+    for part in secret.split(";"):
+        value = part.partition("=")[2].strip()
+        if len(value) >= 8:
+            forms.update((value, json.dumps(value)[1:-1]))
+    return forms
+
+
 def _scrub(message: str, secrets: list[str]) -> str:
-    for secret in sorted(secrets, key=len, reverse=True):
+    forms = {form for secret in secrets for form in _secret_forms(secret)}
+    for secret in sorted(forms, key=len, reverse=True):
         if len(secret) >= 4:
             message = message.replace(secret, "****")
     return message

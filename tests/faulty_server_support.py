@@ -2,13 +2,14 @@
 
 Each rule matches a method and a path fragment and answers with one fault instead of the emulator's answer:
 invalid JSON, an HTML error page, a 200 of the wrong shape, a truncated body, silence, a reset in the middle
-of the response, a 400 echoing the request body, a reset before any answer, or the emulator's answer lost to
+of the response, a 400 echoing the request body (or just the AccountKey in it), a reset before any answer, or the emulator's answer lost to
 a reset after the emulator carried the request out. Everything else is forwarded. Every request is recorded.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import socket
 import struct
 import threading
@@ -27,6 +28,7 @@ FAULTS = (
     "silent",
     "reset_mid_response",
     "echo_400",
+    "echo_account_key_400",
     "reset_before_answer",
     "forward_then_reset",
 )
@@ -155,6 +157,14 @@ class _Handler(BaseHTTPRequestHandler):
         message = "The request body is invalid: " + body.decode("utf-8", "replace")
         error = {"Error": {"Code": "FABRIC_E_INVALID_ARGUMENT", "Message": message}}
         self._answer(400, json.dumps(error).encode())
+
+    def _echo_account_key_400(self, body: bytes) -> None:
+        found = re.search(rb"AccountKey=([^;\"]+)", body)
+        key = found.group(1).decode("utf-8", "replace") if found else "(none)"
+        message = f"The AccountKey '{key}' is not a valid base-64 string"
+        self._answer(
+            400, json.dumps({"Error": {"Code": "FABRIC_E_INVALID_ARGUMENT", "Message": message}}).encode()
+        )
 
     def _reset_before_answer(self, body: bytes) -> None:
         self._reset()

@@ -1,0 +1,221 @@
+"""Secrets canary: every command, every output format, every file written, --debug, and the errors raised while
+a secret is in a request. The canary values never appear in stdout, stderr or any file sfdeclare writes; the
+cluster receives the real values."""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from faulty_server_support import FaultyServer, Rule
+
+from sfdeclare.cli import main
+from sfdeclare.emulator.server import EmulatorServer
+from sfdeclare.emulator.state import init_state
+from sfdeclare.retry import RetryPolicy
+
+MARK = "SECRET-CANARY"
+STORE = f"DefaultEndpointsProtocol=https;AccountName=acct;AccountKey={MARK}-STORE-0001"
+PASSWORD = f"{MARK}-PASSWORD-0002"
+SECOND = f"{MARK}-SECOND-0003"
+TOKEN = f"{MARK}-TOKEN-0004"
+
+TOPOLOGY = """
+applications:
+  - name: fabric:/CalcApp
+    services:
+      - {name: fabric:/CalcApp/CalcService, kind: Stateful, partitions: 2}
+      - {name: fabric:/CalcApp/Reporting, kind: Stateful, partitions: 1}
+"""
+
+CONFIG = r"""version: 1
+cluster:
+  token: ${env:CANARY_TOKEN}
+policies:
+  Blob:
+    MaxIncrementalBackups: 3
+    Schedule: {ScheduleKind: FrequencyBased, Interval: PT24H}
+    Storage: {StorageKind: AzureBlobStore, ConnectionString: "${env:CANARY_STORE}", ContainerName: backups}
+  Share:
+    MaxIncrementalBackups: 2
+    Schedule: {ScheduleKind: FrequencyBased, Interval: PT12H}
+    Storage:
+      StorageKind: FileShare
+      Path: \\nas01\sf-backups
+      PrimaryUserName: backup
+      PrimaryPassword: ${file:password.txt}
+      SecondaryUserName: backup2
+      SecondaryPassword: ${env:CANARY_SECOND}
+applications:
+  CalcApp:
+    policy: Blob
+    services:
+      CalcService:
+        policy: Share
+      Reporting:
+        suspended: true
+"""
+
+STATE_FILES = ("cluster.state", "cluster.state-wal", "cluster.state-shm", "password.txt")
+
+
+@pytest.fixture()
+def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "topology.yaml").write_text(TOPOLOGY)
+    init_state(str(tmp_path / "cluster.state"), str(tmp_path / "topology.yaml"))
+    (tmp_path / "sfdeclare.yaml").write_text(CONFIG)
+    (tmp_path / "password.txt").write_text(PASSWORD + "\n")
+    monkeypatch.setenv("CANARY_STORE", STORE)
+    monkeypatch.setenv("CANARY_SECOND", SECOND)
+    monkeypatch.setenv("CANARY_TOKEN", TOKEN)
+    monkeypatch.delenv("SFDECLARE_ENDPOINT", raising=False)
+    monkeypatch.delenv("SFDECLARE_DEBUG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def sfd(*args: str) -> tuple[int, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(args), out=out, err=err)
+    text = out.getvalue() + err.getvalue()
+    assert MARK not in text, f"a secret leaked from {args}:\n{text}"
+    assert "Traceback" not in text or "--debug" in args or args[0] == "--debug"
+    return code, text
+
+
+def assert_no_file_holds_a_secret(folder: Path) -> int:
+    """Every file under ``folder`` except the cluster's own state and the secret's source; returns the count."""
+    checked = 0
+    for path in folder.rglob("*"):
+        if path.is_file() and path.name not in STATE_FILES:
+            assert MARK.encode() not in path.read_bytes(), f"{path.name} holds a secret"
+            checked += 1
+    return checked
+
+
+def stored_policies(state: Path) -> dict[str, Any]:
+    with sqlite3.connect(f"file:{state}?mode=ro", uri=True) as conn:
+        return {name: json.loads(body) for name, body in conn.execute("SELECT name, body FROM policies")}
+
+
+def assert_cluster_holds_the_real_values(state: Path) -> None:
+    policies = stored_policies(state)
+    assert policies["Blob"]["Storage"]["ConnectionString"] == STORE
+    assert policies["Share"]["Storage"]["PrimaryPassword"] == PASSWORD
+    assert policies["Share"]["Storage"]["SecondaryPassword"] == SECOND
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("debug", [[], ["--debug"]], ids=["plain", "debug"])
+def test_no_command_or_format_or_file_shows_a_secret(
+    folder: Path, debug: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if debug:
+        monkeypatch.setenv("SFDECLARE_DEBUG", "1")
+    ep = ["--endpoint", f"emulator:{folder / 'cluster.state'}"]
+    cfg = "sfdeclare.yaml"
+    for fmt in ("text", "json", "github"):
+        assert sfd(*debug, "validate", cfg, "--format", fmt)[0] == 0
+    for fmt in ("text", "json", "markdown", "github"):
+        assert sfd(*debug, "plan", cfg, *ep, "--format", fmt)[0] == 0
+    assert sfd(*debug, "plan", cfg, *ep, "--out", "reviewed.json")[0] == 0
+    code, text = sfd(*debug, "apply", "--plan", "reviewed.json", cfg, *ep, "--report", "first.json")
+    assert code == 0, text
+    assert_cluster_holds_the_real_values(folder / "cluster.state")
+    for fmt, name in (("json", "r.json"), ("junit", "r.xml"), ("markdown", "r.md")):
+        code, text = sfd(
+            *debug,
+            "apply",
+            cfg,
+            *ep,
+            "--auto-approve",
+            "--refresh-secrets",
+            "--report",
+            name,
+            "--report-format",
+            fmt,
+        )
+        assert code == 0, text
+        assert "2 applied" in text  # both policies re-sent with their real secrets
+    assert sfd(*debug, "plan", cfg, *ep, "--refresh-secrets", "--out", "rotation.json")[0] == 0
+    for fmt in ("text", "json", "markdown"):
+        assert sfd(*debug, "drift", cfg, *ep, "--format", fmt)[0] == 0
+    assert sfd(*debug, "import", *ep)[0] == 0
+    assert sfd(*debug, "import", *ep, "--output", "imported.yaml")[0] == 0
+    assert sfd(*debug, "explain", cfg, "service[fabric:/CalcApp/CalcService]", *ep)[0] == 0
+    assert_cluster_holds_the_real_values(folder / "cluster.state")
+    assert assert_no_file_holds_a_secret(folder) >= 9
+
+
+@pytest.fixture()
+def served(folder: Path) -> Iterator[EmulatorServer]:
+    with EmulatorServer(str(folder / "cluster.state")) as server:
+        yield server
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("debug", [[], ["--debug"]], ids=["plain", "debug"])
+@pytest.mark.parametrize("fault", ["echo_400", "reset_before_answer", "reset_mid_response", "html_500"])
+def test_an_error_while_a_secret_is_in_the_request_never_shows_it(
+    folder: Path, served: EmulatorServer, fault: str, debug: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sfdeclare.client.RetryPolicy", functools.partial(RetryPolicy, base_delay=0.001))
+    rules = [Rule("POST", "/$/Create", fault), Rule("POST", "/$/Update", fault)]
+    with FaultyServer(served.url, rules) as chaos:
+        code, text = sfd(
+            *debug,
+            "apply",
+            "sfdeclare.yaml",
+            "--endpoint",
+            chaos.url,
+            "--auto-approve",
+            "--report",
+            "failed.json",
+        )
+        sent = [r.body for r in chaos.received if r.path.startswith("/BackupRestore/BackupPolicies/$/Create")]
+    assert code == 1
+    assert "failed: create_policy policy[Blob]" in text and "failed: create_policy policy[Share]" in text
+    # the cluster (here the chaos proxy) was sent the real values
+    assert any(STORE.encode() in body for body in sent)
+    assert any(PASSWORD.encode() in body and SECOND.encode() in body for body in sent)
+    if fault == "echo_400":
+        assert "The request body is invalid: " in text  # the server's message is shown, scrubbed
+    assert assert_no_file_holds_a_secret(folder) >= 1
+    assert stored_policies(folder / "cluster.state") == {}
+
+
+@pytest.mark.timeout(30)
+def test_the_echoed_message_is_scrubbed_not_dropped(folder: Path, served: EmulatorServer) -> None:
+    with FaultyServer(served.url, [Rule("POST", "/$/Create", "echo_400")]) as chaos:
+        code, text = sfd("apply", "sfdeclare.yaml", "--endpoint", chaos.url, "--auto-approve")
+    assert code == 1
+    assert '"ConnectionString":"****"' in text or "ConnectionString" in text
+    assert "AccountKey=" not in text
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("fault", ["echo_400", "echo_account_key_400"])
+def test_secrets_the_server_echoes_escaped_or_in_part_are_scrubbed(
+    folder: Path, served: EmulatorServer, fault: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """JSON escapes quotes, backslashes and non-ASCII in the body it echoes; a server may quote one part of a
+    connection string (its AccountKey) alone. Neither form may pass."""
+    tricky = f'{MARK}-"quoted"\\back\\slash-\u00e9t\u00e9-\u2603'
+    (folder / "password.txt").write_text(tricky + "\n")
+    monkeypatch.setenv(
+        "CANARY_STORE", f"DefaultEndpointsProtocol=https;AccountName=acct;AccountKey={MARK}Key01=="
+    )
+    with FaultyServer(served.url, [Rule("POST", "/$/Create", fault)]) as chaos:
+        out, err = io.StringIO(), io.StringIO()
+        code = main(["apply", "sfdeclare.yaml", "--endpoint", chaos.url, "--auto-approve"], out=out, err=err)
+    text = out.getvalue() + err.getvalue()
+    assert code == 1
+    assert "InvalidArgument" in text or "FABRIC_E_INVALID_ARGUMENT" in text, text
+    assert MARK not in text, text
+    assert "Key01" not in text and "quoted" not in text and "slash" not in text, text
