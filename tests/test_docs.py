@@ -12,7 +12,11 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+import yaml
 from test_ci_examples import cli_options, parse_error, sfdeclare_commands
+
+from sfdeclare.config import load_declaration
+from sfdeclare.emulator.topology import topology_from_dict
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -164,3 +168,33 @@ def test_every_flag_named_in_the_docs_prose_exists() -> None:
                     f"{page.name}: {span}: {f}" for f in sorted(flags - options[command] - {"--help"})
                 ]
     assert problems == []
+
+
+def _yaml_examples() -> list[tuple[str, int, str]]:
+    found = []
+    for page in sorted(DOCS.glob("*.md")):
+        for i, (lang, body) in enumerate(_code_blocks(page.read_text(encoding="utf-8"))):
+            if lang == "yaml":
+                found.append((page.name, i, body))
+    return found
+
+
+def test_every_yaml_example_in_the_docs_is_a_valid_configuration_topology_or_tool_config(
+    tmp_path: Path,
+) -> None:
+    checked = {"configuration": 0, "topology": 0}
+    for page, index, body in _yaml_examples():
+        data = yaml.safe_load(body)
+        assert isinstance(data, dict), (page, index)
+        if "repos" in data:  # a .pre-commit-config.yaml
+            assert data["repos"][0]["hooks"][0]["id"] == "sfdeclare-validate"
+            continue
+        if isinstance(data.get("applications"), list):
+            topology_from_dict(data, f"{page}#{index}")
+            checked["topology"] += 1
+            continue
+        path = tmp_path / f"{page}-{index}.yaml"
+        path.write_text(body if "version" in data else "version: 1\n" + body, encoding="utf-8")
+        load_declaration([str(path)])  # raises ConfigError with every problem
+        checked["configuration"] += 1
+    assert checked["configuration"] >= 4 and checked["topology"] >= 1
