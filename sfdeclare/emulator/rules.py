@@ -166,10 +166,18 @@ class _Resolver:
         out.append((app_key(item.app), "Application"))
         return out
 
-    def info(self, item: Assignment) -> dict[str, Any]:
+    def suspension_level(self, item: Assignment) -> str | None:
+        return next((level for k, level in self.chain(item) if k in self.suspensions), None)
+
+    def info(self, item: Assignment, queried: Assignment | None = None) -> dict[str, Any]:
+        """One item. Listed under ``queried``, a child reports its own suspension, else the queried entity's
+        (SF-BACKUP-API.md §5.4: levels in between are not looked at)."""
         chain = self.chain(item)
         policy = next(((self.mappings[k].policy, level) for k, level in chain if k in self.mappings), None)
-        suspended = next((level for k, level in chain if k in self.suspensions), None)
+        if queried is None or item.key in self.suspensions:
+            suspended = self.suspension_level(item)
+        else:
+            suspended = self.suspension_level(queried)
         out: dict[str, Any] = {
             "Kind": item.kind,
             "PolicyName": policy[0] if policy else None,
@@ -199,18 +207,20 @@ def configuration(tx: Tx, entity: Entity, token: str | None, max_results: int) -
     target = entity.assignment()
     if entity.kind == "Partition":
         return resolver.info(target) if resolver.configured(target) else None
-    # The entity itself, when it has a policy here or above, or is suspended itself; an application only
-    # with its own mapping or suspension. Then every child with its own mapping or its own suspension.
+    # The entity itself when a policy applies to it (an application only with its own mapping, §5.4), then
+    # every child with its own mapping or its own suspension.
     items: list[tuple[str, dict[str, Any]]] = []
-    own = entity.key in resolver.mappings or entity.key in resolver.suspensions
-    inherited = entity.kind == "Service" and app_key(entity.app) in resolver.mappings
-    if own or inherited:
+    if entity.kind == "Application":
+        listed = entity.key in resolver.mappings
+    else:
+        listed = entity.key in resolver.mappings or app_key(entity.app) in resolver.mappings
+    if listed:
         items.append((entity.key, resolver.info(target)))
     prefix = entity.key + "/"
     children = {**resolver.suspensions, **resolver.mappings}
     for key in sorted(children):
         if key.startswith(prefix):
-            items.append((key, resolver.info(children[key])))
+            items.append((key, resolver.info(children[key], target)))
     if not items:
         raise _not_enabled("Backup Mapping is not existing.")
     return paged(items, token, max_results)

@@ -405,3 +405,23 @@ def test_routes_without_a_body_ignore_one(p1: Api) -> None:
         p1.client.post(f"/{APP}/$/SuspendBackup", params=p1.params(), content=b"{garbage").status_code == 202
     )
     assert p1.client.post(f"/{APP}/$/ResumeBackup", params=p1.params(), content=b"[]").status_code == 202
+
+
+def test_rule21_app_item_needs_its_own_mapping_children_show_the_queried_suspension(p1: Api) -> None:
+    """§5.4: an application is listed only when it has an explicit mapping (a suspension alone is not enough);
+    a child reports its own suspension, else the queried entity's, ignoring the levels in between."""
+    p1.enable(P0, "p1")
+    p1.suspend(APP)
+    p1.suspend(SVC)
+    listed = items(p1, APP)
+    assert [i["Kind"] for i in listed] == ["Service", "Partition"]
+    service, partition = listed
+    assert service["SuspensionInfo"] == suspended("Service")
+    assert service["PolicyName"] is None and service["PolicyInheritedFrom"] == "Invalid"
+    # not the service's suspension: the levels in between are ignored
+    assert partition["SuspensionInfo"] == suspended("Application")
+    p1.resume(APP)
+    partition = items(p1, APP)[1]
+    assert partition["SuspensionInfo"] == NOT_SUSPENDED
+    # queried at service level, the same partition reports the service's suspension
+    assert items(p1, SVC)[-1]["SuspensionInfo"] == suspended("Service")

@@ -48,9 +48,9 @@ def test_a_new_topology_keeps_policies_mappings_and_suspensions(tmp_path: Path) 
     api.suspend("Applications/CalcApp")
     init_state(path, str(TOPOLOGIES / "calc.json"))
     assert [a["Name"] for a in api.get("/Applications").json()["Items"]] == ["fabric:/CalcApp"]
-    listed = api.config("Applications/CalcApp").json()["Items"]
-    assert listed[0]["SuspensionInfo"] == {"IsSuspended": True, "SuspensionInheritedFrom": "Application"}
-    assert listed[1]["PolicyName"] == "p1"
+    (listed,) = api.config("Applications/CalcApp").json()["Items"]  # no app mapping: no app item (§5.4)
+    assert listed["PolicyName"] == "p1"
+    assert listed["SuspensionInfo"] == {"IsSuspended": True, "SuspensionInheritedFrom": "Application"}
 
 
 def test_a_bad_topology_leaves_the_state_alone(tmp_path: Path) -> None:
