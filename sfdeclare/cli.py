@@ -141,6 +141,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--fault-codes", default="503,429,504,reset")
     s.add_argument("--seed", type=int)
     s.add_argument("--runtime", choices=["6.4", "6.2"], default="6.4")
+    s.add_argument(
+        "--chaos",
+        choices=["invalid-json", "html-error", "wrong-shape", "truncated", "hang", "reset-mid-response"],
+        help="answer every request badly, to test a client's error handling",
+    )
     _add_common(s)
     return parser
 
@@ -236,6 +241,7 @@ def _dispatch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             fault_codes=args.fault_codes,
             seed=args.seed,
             runtime=args.runtime,
+            chaos=args.chaos,
             out=out,
             err=err,
         )

@@ -26,6 +26,7 @@ def serve(
     runtime: str,
     out: TextIO,
     err: TextIO,
+    chaos: str | None = None,
 ) -> int:
     server = EmulatorServer(
         state,
@@ -40,6 +41,7 @@ def serve(
         tls_cert=tls_cert,
         tls_key=tls_key,
         client_ca=client_ca,
+        chaos=chaos,
     )
     stop = threading.Event()
     previous: dict[signal.Signals, Any] = {}
