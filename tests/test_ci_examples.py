@@ -7,8 +7,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import os
 import re
 import shlex
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -325,3 +329,148 @@ def test_the_pre_commit_hook_selects_configuration_files(path: str, matched: boo
     selected = re.search(hook["files"], path) is not None
     excluded = "exclude" in hook and re.search(hook["exclude"], path) is not None
     assert (selected and not excluded) is matched
+
+
+# --- the recipes' scripts, run for real against the emulator ------------------------------------------------
+
+_BIN = Path(sys.executable).parent
+
+
+def _step(steps: list[dict[str, Any]], *, name: str = "", script_has: str = "") -> str:
+    for step in steps:
+        script = step.get("run", step.get("script", ""))
+        if name and step.get("name", step.get("displayName", "")).startswith(name):
+            return str(script)
+        if script_has and script_has in script:
+            return str(script)
+    raise AssertionError(f"no step {name or script_has!r}")
+
+
+@pytest.fixture
+def rehearsal(tmp_path: Path) -> dict[str, str]:
+    """A working directory laid out as the recipes expect (the configuration in sfdeclare/), an emulated
+    cluster, and the environment a CI runner would give the scripts."""
+    if shutil.which("sfdeclare", path=str(_BIN)) is None:
+        pytest.skip("the sfdeclare console script is not installed next to this Python")
+    (tmp_path / "sfdeclare").mkdir()
+    shutil.copy2(CALC / "sfdeclare.yaml", tmp_path / "sfdeclare" / "calc.yaml")
+    state = tmp_path / "cluster.state"
+    init_state(str(state), str(CALC / "topology.yaml"))
+    env = {
+        "PATH": f"{_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "HOME": str(tmp_path),
+        "NO_COLOR": "1",
+        "SFDECLARE_CONFIG": "sfdeclare/",
+        "SFDECLARE_ENDPOINT": f"emulator:{state}",
+        "GITHUB_OUTPUT": str(tmp_path / "github_output"),
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "step_summary"),
+    }
+    return env
+
+
+def _bash(script: str, cwd: Path, env: dict[str, str], *, errexit: bool) -> subprocess.CompletedProcess[str]:
+    command = ["bash", "--noprofile", "--norc", *(["-e"] if errexit else []), "-c", script]
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_the_github_scripts_plan_check_drift_and_apply_on_an_emulated_cluster(
+    rehearsal: dict[str, str], tmp_path: Path
+) -> None:
+    jobs = _github()["jobs"]
+    outputs = Path(rehearsal["GITHUB_OUTPUT"])
+    plan = _bash(_step(jobs["plan"]["steps"], name="Plan"), tmp_path, rehearsal, errexit=True)
+    assert plan.returncode == 0, plan.stderr
+    assert "changes=true" in outputs.read_text()
+    assert (tmp_path / "plan.md").read_text().startswith("### sfdeclare plan")
+    assert "sfdeclare plan" in Path(rehearsal["GITHUB_STEP_SUMMARY"]).read_text()
+
+    # before the apply the cluster lacks what is declared: drift (2) is reported, not a failure
+    drift = _bash(_step(jobs["drift"]["steps"], name="Drift"), tmp_path, rehearsal, errexit=True)
+    assert drift.returncode == 0 and outputs.read_text().endswith("exit=2\n")
+    assert "### sfdeclare drift" in (tmp_path / "drift.md").read_text()
+
+    (tmp_path / "reviewed").mkdir()
+    shutil.copy2(tmp_path / "plan.json", tmp_path / "reviewed" / "plan.json")
+    apply_env = {
+        **rehearsal,
+        "ALLOW_DESTRUCTIVE": "false",
+        "BACKUP_STORE_1": "DefaultEndpointsProtocol=https;A=b",
+    }
+    apply = _bash(_step(jobs["apply"]["steps"], name="Apply exactly"), tmp_path, apply_env, errexit=True)
+    assert apply.returncode == 0, apply.stdout + apply.stderr
+    assert '<testsuite name="sfdeclare apply" tests="3" failures="0"' in (tmp_path / "report.xml").read_text()
+
+
+def _azure_macros(script: str, values: dict[str, str]) -> str:
+    """Azure expands $(Name.Sub) macros before bash sees the script."""
+    return re.sub(r"\$\(([A-Za-z]+\.[A-Za-z.]+)\)", lambda m: values[m.group(1)], script)
+
+
+def test_the_azure_scripts_plan_apply_and_check_drift_on_an_emulated_cluster(
+    rehearsal: dict[str, str], tmp_path: Path
+) -> None:
+    stages = {s["stage"]: s for s in _azure()["stages"]}
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    macros = {
+        "Build.ArtifactStagingDirectory": str(staging),
+        "Pipeline.Workspace": str(tmp_path / "pipeline"),
+    }
+    plan_script = _azure_macros(
+        _step(stages["Plan"]["jobs"][0]["steps"], script_has="sfdeclare plan"), macros
+    )
+    plan = _bash(plan_script, tmp_path, rehearsal, errexit=False)
+    assert plan.returncode == 0, plan.stderr
+    assert "##vso[task.setvariable variable=changes;isOutput=true]true" in plan.stdout
+    assert f"##vso[task.uploadsummary]{staging}/plan.md" in plan.stdout
+    (tmp_path / "pipeline" / "sfdeclare-plan").mkdir(parents=True)
+    shutil.copy2(staging / "plan.json", tmp_path / "pipeline" / "sfdeclare-plan" / "plan.json")
+
+    deploy = stages["Apply"]["jobs"][0]["strategy"]["runOnce"]["deploy"]["steps"]
+    apply_env = {**rehearsal, "BACKUP_STORE_1": "DefaultEndpointsProtocol=https;A=b"}
+    apply = _bash(
+        _azure_macros(_step(deploy, script_has="sfdeclare apply"), macros), tmp_path, apply_env, errexit=False
+    )
+    assert apply.returncode == 0, apply.stdout + apply.stderr
+    assert 'failures="0"' in (tmp_path / "report.xml").read_text()
+
+    drift_script = _step(stages["Drift"]["jobs"][0]["steps"], script_has="sfdeclare drift")
+    drift = _bash(drift_script, tmp_path, rehearsal, errexit=False)
+    assert drift.returncode == 0 and "##vso[task.setvariable variable=driftExit]0" in drift.stdout
+
+
+def test_the_drift_scripts_fail_the_job_on_an_error(rehearsal: dict[str, str], tmp_path: Path) -> None:
+    github_drift = _step(_github()["jobs"]["drift"]["steps"], name="Drift")
+    azure_drift = _step(
+        {s["stage"]: s for s in _azure()["stages"]}["Drift"]["jobs"][0]["steps"], script_has="drift"
+    )
+    broken = {**rehearsal, "SFDECLARE_CONFIG": "missing/"}
+    assert _bash(github_drift, tmp_path, broken, errexit=True).returncode == 1
+    assert "exit=1" in Path(rehearsal["GITHUB_OUTPUT"]).read_text()
+    failed = _bash(azure_drift, tmp_path, broken, errexit=False)
+    assert (
+        failed.returncode == 1
+        and "##vso[task.logissue type=error]sfdeclare drift failed (exit 1)" in failed.stdout
+    )
+
+
+def test_every_step_output_a_recipe_reads_is_written_by_that_step() -> None:
+    jobs = _github()["jobs"]
+    seen = set()
+    for name, job in jobs.items():
+        text = yaml.safe_dump(job)
+        for step_id, output in set(re.findall(r"steps\.([\w-]+)\.outputs\.(\w+)", text)):
+            seen.add(f"{step_id}.{output}")
+            step = next((s for s in job["steps"] if s.get("id") == step_id), None)
+            assert step is not None, (name, step_id)
+            assert re.search(rf'echo "{output}=.*>> "\$GITHUB_OUTPUT"', step["run"]), (name, step_id, output)
+    assert {"reviewed.allow_destructive", "drift.exit"} <= seen
+    azure = _azure()
+    text = AZURE.read_text(encoding="utf-8")
+    references = re.findall(r"dependencies\.(\w+)\.outputs\['(\w+)\.(\w+)\.(\w+)'\]", text)
+    assert references
+    for stage_name, job_name, step_name, variable in references:
+        stage = next(s for s in azure["stages"] if s["stage"] == stage_name)
+        job = next(j for j in stage["jobs"] if j.get("job") == job_name)
+        step = next(s for s in job["steps"] if s.get("name") == step_name)
+        assert f"##vso[task.setvariable variable={variable};isOutput=true]" in step["script"]
