@@ -365,6 +365,8 @@ def rehearsal(tmp_path: Path) -> dict[str, str]:
         "GITHUB_OUTPUT": str(tmp_path / "github_output"),
         "GITHUB_STEP_SUMMARY": str(tmp_path / "step_summary"),
     }
+    if "PYTHONPATH" in os.environ:  # the same sfdeclare as this test process
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     return env
 
 

@@ -24,7 +24,7 @@ import sfdeclare
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = ("sfdeclare", "plan", "report", "drift")
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = pytest.mark.timeout(60)
 
 
 def _backend_builds_wheels() -> bool:
@@ -57,7 +57,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     env = {**os.environ, "PIP_NO_INDEX": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     command = [sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "--no-build-isolation"]
     result = subprocess.run(
-        [*command, "-w", str(out), "-q"], capture_output=True, text=True, env=env, cwd=work, timeout=80
+        [*command, "-w", str(out), "-q"], capture_output=True, text=True, env=env, cwd=work, timeout=55
     )
     assert result.returncode == 0, result.stdout + result.stderr
     wheels = list(out.glob("*.whl"))
