@@ -48,6 +48,8 @@ from sfdeclare.routes import ApiOptions, WireRequest
 from sfdeclare.tls import ThumbprintMismatch, build_ssl_context
 
 CONNECT_TIMEOUT = 10.0
+# A listing longer than this is a cluster (or something posing as one) that pages forever.
+MAX_PAGES = 100_000
 ANSWER_GRACE = 10.0
 
 
@@ -325,7 +327,7 @@ class Client:
         """Every item of a paged listing (following tokens until null / "" / absent), with the operation."""
         token: str | None = None
         seen: set[str] = set()
-        while True:
+        for _ in range(MAX_PAGES):
             req = build(token)
             reply = self.send(req)
             page = wire.parse_page(reply.body, req.operation, reply.status)
@@ -337,6 +339,9 @@ class Client:
                 raise wire.reject(req.operation, reply.status, "the cluster repeated a continuation token")
             seen.add(page.continuation)
             token = page.continuation
+        raise wire.reject(
+            build(token).operation, None, f"the listing goes on for more than {MAX_PAGES} pages"
+        )
 
     # --- backup policies -------------------------------------------------------------------------------------
 
