@@ -219,3 +219,41 @@ def test_secrets_the_server_echoes_escaped_or_in_part_are_scrubbed(
     assert "InvalidArgument" in text or "FABRIC_E_INVALID_ARGUMENT" in text, text
     assert MARK not in text, text
     assert "Key01" not in text and "quoted" not in text and "slash" not in text, text
+
+
+MISTAKES = r"""version: 1
+policies:
+  Share:
+    MaxIncrementalBackups: 2
+    Schedule: {ScheduleKind: FrequencyBased, Interval: PT12H}
+    Storage:
+      StorageKind: FileShare
+      Path: \\nas01\sf-backups
+      PrimaryUserName: backup
+      PrimaryPassword: 98765432198765
+      SecondaryUserName: backup2
+      SecondaryPassword: [SECRET-CANARY-LIST]
+  Blob:
+    MaxIncrementalBackups: 3
+    Schedule: {ScheduleKind: FrequencyBased, Interval: PT24H}
+    Storage: {StorageKind: AzureBlobStore, ConnectionString: "SECRET-CANARY-LITERAL${env:X", ContainerName: c}
+  Blob2:
+    MaxIncrementalBackups: 3
+    Schedule: {ScheduleKind: FrequencyBased, Interval: PT24H}
+    Storage: {StorageKind: AzureBlobStore, ConnectionString: {SECRET-CANARY-KEY: 1}, ContainerName: c}
+  Blob3:
+    MaxIncrementalBackups: 3
+    Schedule: {ScheduleKind: FrequencyBased, Interval: PT24H}
+    Storage: {StorageKind: AzureBlobStore, ConnectionString: "SECRET-CANARY-LITERAL-VALUE", ContainerName: c}
+"""
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "github"])
+def test_a_secret_written_into_the_file_by_mistake_is_refused_without_quoting_it(
+    folder: Path, fmt: str
+) -> None:
+    (folder / "mistakes.yaml").write_text(MISTAKES)
+    code, text = sfd("validate", "mistakes.yaml", "--format", fmt)
+    assert code == 1
+    assert "98765432198765" not in text
+    assert text.count("ConnectionString") >= 3 and "PrimaryPassword" in text and "SecondaryPassword" in text
