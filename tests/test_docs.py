@@ -158,7 +158,9 @@ def test_every_flag_named_in_the_docs_prose_exists() -> None:
             words = span.split()
             if span.startswith("--") and words[0].split("=")[0] not in known:
                 problems.append(f"{page.name}: {span}")
-            elif words[0] == "sfdeclare" and len(words) > 1:
+            elif words[0] == "sfdeclare" and len(words) > 1 and words[1].startswith("-"):
+                problems += [f"{page.name}: {span}" for w in words[1:] if w not in options[""] | {"--help"}]
+            elif words[0] == "sfdeclare" and len(words) > 1 and not words[1].isupper():  # COMMAND: any
                 command = " ".join(words[1:3]) if words[1] == "emulator" and len(words) > 2 else words[1]
                 if command not in options:
                     problems.append(f"{page.name}: {span}: no command {command!r}")
@@ -198,3 +200,18 @@ def test_every_yaml_example_in_the_docs_is_a_valid_configuration_topology_or_too
         load_declaration([str(path)])  # raises ConfigError with every problem
         checked["configuration"] += 1
     assert checked["configuration"] >= 4 and checked["topology"] >= 1
+
+
+def test_the_emulator_page_documents_every_init_and_serve_option() -> None:
+    text = (DOCS / "emulator.md").read_text(encoding="utf-8")
+    options = cli_options()
+    for command in ("emulator init", "emulator serve"):
+        for option in sorted(options[command] - {"-h", "--help", "--debug"}):
+            assert f"`{option}" in text, f"docs/emulator.md does not document {command} {option}"
+
+
+def test_every_cli_option_is_documented_somewhere() -> None:
+    text = "\n".join(page.read_text(encoding="utf-8") for page in DOCS.glob("*.md"))
+    for command, flags in cli_options().items():
+        for option in sorted(flags - {"-h", "--help"}):
+            assert option in text, f"{command or 'sfdeclare'} {option} is in no page of docs/"
