@@ -116,8 +116,21 @@ def test_every_expected_document_exists_and_links_between_docs_resolve() -> None
     for name in EXPECTED_DOCS:
         assert (DOCS / name).is_file(), name
     for page in DOCS.glob("*.md"):
-        for target in re.findall(r"\]\(([^)#:]+\.md)(?:#[^)]*)?\)", page.read_text(encoding="utf-8")):
-            assert (page.parent / target).resolve().is_file(), f"{page.name} links to missing {target}"
+        for target, anchor in re.findall(
+            r"\]\(([^)#:]+\.md)(?:#([^)]*))?\)", page.read_text(encoding="utf-8")
+        ):
+            linked = (page.parent / target).resolve()
+            assert linked.is_file(), f"{page.name} links to missing {target}"
+            if anchor:
+                assert anchor in _anchors(linked.read_text(encoding="utf-8")), (
+                    f"{page.name}: {target}#{anchor}"
+                )
+
+
+def _anchors(text: str) -> set[str]:
+    """GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens."""
+    headings = re.findall(r"^#+ (.+)$", text, flags=re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", h).strip().lower().replace(" ", "-") for h in headings}
 
 
 def _code_blocks(text: str) -> list[tuple[str, str]]:
