@@ -13,6 +13,7 @@ import socket
 import ssl
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -50,6 +51,8 @@ from sfdeclare.tls import ThumbprintMismatch, build_ssl_context
 CONNECT_TIMEOUT = 10.0
 # A listing longer than this is a cluster (or something posing as one) that pages forever.
 MAX_PAGES = 100_000
+# No answer of the backup API comes near this; a larger one is refused before it exhausts memory.
+MAX_RESPONSE_BYTES = 256 * 1024 * 1024
 ANSWER_GRACE = 10.0
 
 
@@ -111,7 +114,7 @@ class Client:
         if transport is None and self.endpoint.kind == "emulator":
             transport = self._emulator_transport()
         elif transport is None and self.endpoint.is_https:
-            verify = build_ssl_context(self.settings.tls, base_dir, self._warn)
+            verify = build_ssl_context(self._resolved_tls(), base_dir, self._warn)
         elif self.endpoint.kind == "http" and self.settings.tls != TlsSettings():
             self._warn(f"warning: cluster.tls is set but {self.endpoint.url} is plain http: it is not used")
         size = max(1, parallelism)
@@ -123,6 +126,23 @@ class Client:
             timeout=httpx.Timeout(answer_timeout(timeout), connect=CONNECT_TIMEOUT),
             limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
             trust_env=self.endpoint.kind == "http",
+        )
+
+    def _resolved_tls(self) -> TlsSettings:
+        """TLS settings with their ``${env:...}`` / ``${file:...}`` references resolved (paths and thumbprint)."""
+        tls = self.settings.tls
+
+        def resolved(value: str | None) -> str | None:
+            if value is None:
+                return None
+            return interpolate.resolve(value, env=self.env, base_dir=self.base_dir, where=self.settings.location)
+
+        return replace(
+            tls,
+            client_cert=resolved(tls.client_cert),
+            client_key=resolved(tls.client_key),
+            ca_bundle=resolved(tls.ca_bundle),
+            server_cert_thumbprint=resolved(tls.server_cert_thumbprint),
         )
 
     def _emulator_transport(self) -> httpx.BaseTransport:
@@ -177,9 +197,19 @@ class Client:
             with self._lock:
                 self._requests += 1
             try:
-                response = self._http.request(
+                with self._http.stream(
                     req.method, req.path, params=list(req.query), content=content, headers=headers
-                )
+                ) as response:
+                    raw = self._read_answer(response)
+            except _AnswerTooLarge:
+                raise ClusterRequestError(
+                    req.operation,
+                    f"the answer is larger than {_size(MAX_RESPONSE_BYTES)}: refusing it "
+                    "(is the endpoint a Service Fabric cluster?)",
+                    status=response.status_code,
+                    attempts=attempt,
+                    ambiguous=ambiguous,
+                ) from None
             except httpx.TransportError as exc:
                 message, retryable, maybe_done = self._describe_transport_error(exc)
                 ambiguous = ambiguous or (maybe_done and req.method != "GET")
@@ -195,8 +225,6 @@ class Client:
                 self.retry.sleep(delay)
                 continue
             status = response.status_code
-            raw = response.content
-            response.close()
             if 200 <= status < 300:
                 return Reply(status, self._parse_body(raw, req.operation, status), attempt, ambiguous)
             error = wire.parse_fabric_error(_loads(raw))
@@ -219,6 +247,21 @@ class Client:
                     ambiguous=ambiguous,
                 )
             self.retry.sleep(delay)
+
+    def _read_answer(self, response: httpx.Response) -> bytes:
+        """The whole body, within the answer timeout as a whole (a server trickling one byte at a time passes
+        every per-read timeout) and within MAX_RESPONSE_BYTES."""
+        deadline = time.monotonic() + answer_timeout(self.api.timeout)
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > MAX_RESPONSE_BYTES:
+                raise _AnswerTooLarge()
+            if time.monotonic() > deadline:
+                raise httpx.ReadTimeout("the answer did not complete in time", request=response.request)
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     def _parse_body(self, raw: bytes, operation: str, status: int) -> Any:
         if not raw.strip():
@@ -539,6 +582,15 @@ def _partitions_or_none(client: Client, service: str) -> tuple[LivePartition, ..
 
 
 # --- helpers -------------------------------------------------------------------------------------------------
+
+
+class _AnswerTooLarge(Exception):
+    pass
+
+
+def _size(limit: int) -> str:
+    mib = 1024 * 1024
+    return f"{limit // mib} MiB" if limit % mib == 0 else f"{limit:,} bytes"
 
 
 def _loads(raw: bytes) -> Any:

@@ -31,6 +31,9 @@ FAULTS = (
     "echo_account_key_400",
     "reset_before_answer",
     "forward_then_reset",
+    "trickle",
+    "endless_body",
+    "redirect_307",
 )
 
 _HTML = b"<html><head><title>Bad Gateway</title></head><body><h1>%d</h1><p>nginx</p></body></html>"
@@ -168,6 +171,41 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _reset_before_answer(self, body: bytes) -> None:
         self._reset()
+
+    def _trickle(self, body: bytes) -> None:
+        """Headers at once, then one byte of body every 0.2 s: each read is quick, the answer never ends."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "100000")
+        self.end_headers()
+        self.wfile.flush()
+        try:
+            while not self.server.shared.stopping.wait(0.2):
+                self.wfile.write(b" ")
+                self.wfile.flush()
+        except OSError:
+            pass
+        self.close_connection = True
+
+    def _endless_body(self, body: bytes) -> None:
+        """A chunked body that never ends, as fast as the client reads it."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        chunk = b"%x\r\n%s\r\n" % (65536, b"[" * 65536)
+        try:
+            while not self.server.shared.stopping.is_set():
+                self.wfile.write(chunk)
+        except OSError:
+            pass
+        self.close_connection = True
+
+    def _redirect_307(self, body: bytes) -> None:
+        self.send_response(307)
+        self.send_header("Location", "http://127.0.0.1:9/stolen" + self.path)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def _forward_then_reset(self, body: bytes) -> None:
         shared = self.server.shared

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import io
 import re
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from sfdeclare.client import Client
 from sfdeclare.emulator.server import EmulatorServer
 from sfdeclare.emulator.state import init_state
 from sfdeclare.errors import ClusterError
-from sfdeclare.model import EntityRef
+from sfdeclare.model import ClusterSettings, EntityRef
 from sfdeclare.retry import RetryPolicy
 
 POLICIES = "/BackupRestore/BackupPolicies"
@@ -154,3 +155,52 @@ def test_a_cluster_that_never_answers_times_out_within_the_client_timeout(emulat
     assert str(info.value).startswith("CreateBackupPolicy policy[Daily]: ")
     assert "did not answer within 2s" in str(info.value)
     assert info.value.transient
+
+
+@pytest.mark.timeout(20)
+def test_a_cluster_that_trickles_its_answer_is_cut_off_at_the_timeout(emulator: EmulatorServer) -> None:
+    """Every read arrives in time, the answer never completes: the whole answer has a deadline."""
+    with (
+        FaultyServer(emulator.url, [Rule("GET", POLICIES, "trickle")]) as chaos,
+        Client(chaos.url, timeout=1, retry=QUICK) as client,
+        pytest.raises(ClusterError) as info,
+    ):
+        client.list_policies()
+    assert "GetBackupPolicyList: " in str(info.value) and "did not answer within 2s" in str(info.value)
+
+
+@pytest.mark.timeout(20)
+def test_an_endless_answer_is_refused_at_the_size_limit(
+    emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sfdeclare.client.MAX_RESPONSE_BYTES", 4 * 1024 * 1024)
+    tracemalloc.start()
+    try:
+        with (
+            FaultyServer(emulator.url, [Rule("GET", POLICIES, "endless_body")]) as chaos,
+            Client(chaos.url, timeout=1, retry=QUICK) as client,
+        ):
+            with pytest.raises(ClusterError) as info:
+                client.list_policies()
+            assert client.requests == 1  # not worth repeating
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "GetBackupPolicyList: " in str(info.value)
+    assert "the answer is larger than 4 MiB" in str(info.value)
+    assert peak < 64 * 1024 * 1024
+
+
+@pytest.mark.timeout(20)
+def test_a_redirect_is_not_followed_and_the_token_stays(emulator: EmulatorServer) -> None:
+    settings = ClusterSettings(token="${env:TOKEN}")
+    with (
+        FaultyServer(emulator.url, [Rule("GET", POLICIES, "redirect_307")]) as chaos,
+        Client(
+            chaos.url, settings=settings, env={"TOKEN": "t0k"}, retry=QUICK, warn=lambda m: None
+        ) as client,
+    ):
+        with pytest.raises(ClusterError) as info:
+            client.list_policies()
+        assert client.requests == 1
+    assert "307" in str(info.value)
