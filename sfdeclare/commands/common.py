@@ -135,11 +135,7 @@ def plan_paths(
     scope = read_scope(declaration, all_applications=all_applications)
     with open_client(declaration, endpoint, env, parallelism, err) as client:
         live = read_live(client, declaration, scope, parallelism)
-        url = (
-            client.endpoint.url
-            if client.endpoint.kind != "emulator"
-            else f"emulator:{client.endpoint.state_path}"
-        )
+        url = endpoint_label(client)
     options = PlanOptions(
         endpoint=url,
         refresh_secrets=refresh_secrets,
