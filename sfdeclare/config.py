@@ -487,7 +487,7 @@ def digest(declaration: Declaration) -> str:
     text = json.dumps(
         meaning(declaration), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
     )
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _sort(diagnostics: list[Diagnostic], files: list[str]) -> list[Diagnostic]:

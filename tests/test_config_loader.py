@@ -32,7 +32,7 @@ def test_valid_fixtures_load_without_errors(name: str, monkeypatch: pytest.Monke
     monkeypatch.chdir(VALID)
     declaration = load_declaration([name])
     assert all(d.severity == "warning" for d in declaration.diagnostics)
-    assert len(declaration.digest) == 64
+    assert declaration.digest.startswith("sha256:") and len(declaration.digest) == 71
 
 
 def test_top_level_and_cluster_settings(every_kind: Declaration) -> None:

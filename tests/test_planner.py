@@ -102,7 +102,7 @@ def decl(
         files=("c.yaml",),
         policies={n: PolicyDecl(n, b, LOC) for n, b in pols.items()},
         applications={APP: ApplicationDecl(APP, app or settings(), services)},
-        digest="sha256:x",
+        digest="sha256:" + "0" * 64,
         **kwargs,
     )
 
