@@ -67,12 +67,20 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    p = sub.add_parser("validate", help="check configuration files offline")
+    p = sub.add_parser(
+        "validate",
+        help="check configuration files offline",
+        epilog="exit status: 0 valid (warnings allowed), 1 problems found",
+    )
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--format", choices=["text", "json", "github"], default="text")
     _add_common(p)
 
-    p = sub.add_parser("plan", help="show what apply would change on the cluster, and why")
+    p = sub.add_parser(
+        "plan",
+        help="show what apply would change on the cluster, and why",
+        epilog="exit status: 0 success, 1 error, 2 changes (only with --detailed-exitcode), 130 interrupted",
+    )
     p.add_argument("paths", nargs="+", metavar="PATH")
     _add_endpoint(p)
     p.add_argument("--format", choices=["text", "json", "markdown", "github"], default="text")
@@ -81,7 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_targeting(p)
     _add_common(p)
 
-    p = sub.add_parser("apply", help="make the cluster match the configuration (or a reviewed plan file)")
+    p = sub.add_parser(
+        "apply",
+        help="make the cluster match the configuration (or a reviewed plan file)",
+        epilog="exit status: 0 applied and converged (or nothing to do), 1 error, a failed action or not "
+        "converged (the report says what changed), 130 interrupted",
+    )
     p.add_argument("paths", nargs="*", metavar="PATH")
     p.add_argument("--plan", dest="plan_file", metavar="FILE", help="apply exactly this reviewed plan file")
     _add_endpoint(p)
@@ -92,7 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_targeting(p)
     _add_common(p)
 
-    p = sub.add_parser("drift", help="report where the cluster differs from the configuration")
+    p = sub.add_parser(
+        "drift",
+        help="report where the cluster differs from the configuration",
+        epilog="exit status: 0 no drift, 2 drift, 1 error; drift never changes the cluster",
+    )
     p.add_argument("paths", nargs="+", metavar="PATH")
     _add_endpoint(p)
     p.add_argument("--format", choices=["text", "json", "markdown"], default="text")
