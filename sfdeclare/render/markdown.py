@@ -8,6 +8,8 @@ from sfdeclare.plan import Change, Plan, summary_line
 from sfdeclare.render.common import detail_lines, symbol, verb
 
 GITHUB_COMMENT_LIMIT = 65_536
+# Room for what a pipeline wraps around the plan (a sticky-comment marker, a heading, a footer).
+DEFAULT_LIMIT = GITHUB_COMMENT_LIMIT - 4_096
 
 
 def _cell(text: str) -> str:
@@ -51,7 +53,7 @@ def _block(title: str, changes: list[Change]) -> list[str]:
     return lines
 
 
-def render_plan(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT) -> str:
+def render_plan(plan: Plan, *, limit: int = DEFAULT_LIMIT) -> str:
     """Markdown for a PR comment; past ``limit`` characters only the summary and a pointer remain."""
     lines = _header(plan)
     if plan.empty:
