@@ -135,7 +135,9 @@ class Client:
         def resolved(value: str | None) -> str | None:
             if value is None:
                 return None
-            return interpolate.resolve(value, env=self.env, base_dir=self.base_dir, where=self.settings.location)
+            return interpolate.resolve(
+                value, env=self.env, base_dir=self.base_dir, where=self.settings.location
+            )
 
         return replace(
             tls,
@@ -217,7 +219,7 @@ class Client:
                 if delay is None:
                     raise ClusterRequestError(
                         req.operation,
-                        _scrub(message + _attempts_note(attempt), secrets),
+                        _scrub(message + _attempts_note(attempt) + _maybe_done_note(ambiguous), secrets),
                         transient=retryable,
                         attempts=attempt,
                         ambiguous=ambiguous,
@@ -239,7 +241,11 @@ class Client:
                 message = self._error_message(req, status, error)
                 raise ClusterRequestError(
                     req.operation,
-                    _scrub(message + (_attempts_note(attempt) if transient else ""), secrets),
+                    _scrub(
+                        message
+                        + (_attempts_note(attempt) + _maybe_done_note(ambiguous) if transient else ""),
+                        secrets,
+                    ),
                     status=status,
                     code=code,
                     transient=transient,
@@ -602,6 +608,10 @@ def _loads(raw: bytes) -> Any:
 
 def _attempts_note(attempts: int) -> str:
     return f" (gave up after {attempts} attempts)" if attempts > 1 else ""
+
+
+def _maybe_done_note(ambiguous: bool) -> str:
+    return "; it may have been carried out (its answer was lost)" if ambiguous else ""
 
 
 def _causes(exc: BaseException) -> list[BaseException]:

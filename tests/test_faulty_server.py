@@ -204,3 +204,20 @@ def test_a_redirect_is_not_followed_and_the_token_stays(emulator: EmulatorServer
             client.list_policies()
         assert client.requests == 1
     assert "307" in str(info.value)
+
+
+@pytest.mark.timeout(30)
+def test_a_write_whose_answer_is_always_lost_is_reported_as_possibly_done(emulator: EmulatorServer) -> None:
+    """The cluster carries the write out and the answer never arrives: apply cannot know, and says so; the
+    convergence check then tells what the cluster holds, and the re-run has nothing left to do for it."""
+    rules = [Rule("POST", "/Applications/App2/$/EnableBackup", "forward_then_reset")]
+    with FaultyServer(emulator.url, rules) as chaos:
+        code, out, err = run_apply(chaos.url)
+    assert code == 1
+    line = next(
+        x for x in out.splitlines() if x.startswith("failed: enable_backup application[fabric:/App2]")
+    )
+    assert "broke before an answer arrived" in line and "it may have been carried out" in line, line
+    assert "Apply complete: 4 applied, 1 failed, 0 skipped." in out
+    assert "not converged" not in err  # it was carried out: a fresh plan is empty
+    assert mapped(emulator.url) == {f"fabric:/App{a}" for a in range(4)}
