@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import io
+import json
 import re
 import tracemalloc
 from pathlib import Path
@@ -91,9 +92,11 @@ def test_plan_against_a_faulty_cluster_exits_1_with_one_line(fault: str, emulato
     assert out.getvalue() == ""
 
 
-def run_apply(endpoint: str) -> tuple[int, str, str]:
+def run_apply(endpoint: str, *extra: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
-    code = main(["apply", "sfdeclare.yaml", "--endpoint", endpoint, "--auto-approve"], out=out, err=err)
+    code = main(
+        ["apply", "sfdeclare.yaml", "--endpoint", endpoint, "--auto-approve", *extra], out=out, err=err
+    )
     assert "Traceback" not in out.getvalue() + err.getvalue()
     return code, out.getvalue(), err.getvalue()
 
@@ -115,7 +118,7 @@ def test_apply_reports_exactly_what_was_and_was_not_done_then_converges(emulator
         Rule("POST", "/Applications/App2/$/EnableBackup", "forward_then_reset", times=1),
     ]
     with FaultyServer(emulator.url, rules) as chaos:
-        code, out, err = run_apply(chaos.url)
+        code, out, err = run_apply(chaos.url, "--report", "report.json")
         sent = chaos.received
     assert code == 1
     assert re.search(r"^applied: create_policy policy\[Daily\]", out, re.M), out
@@ -132,6 +135,19 @@ def test_apply_reports_exactly_what_was_and_was_not_done_then_converges(emulator
     # what the report says is what the cluster holds
     assert mapped(emulator.url) == {"fabric:/App2", "fabric:/App3"}
     assert sum(1 for r in sent if r.path.startswith("/Applications/App1/$/EnableBackup")) >= 2  # retried
+    report = json.loads(Path("report.json").read_text())
+    statuses = {r["address"]: r["status"] for r in report["results"] if r["action"] == "enable_backup"}
+    assert statuses == {
+        "application[fabric:/App0]": "failed",
+        "application[fabric:/App1]": "failed",
+        "application[fabric:/App2]": "applied",
+        "application[fabric:/App3]": "applied",
+    }
+    assert report["summary"]["converged"] is False
+    assert sorted(r["address"] for r in report["remainder"]) == [
+        "application[fabric:/App0]",
+        "application[fabric:/App1]",
+    ]
 
     code, out, err = run_apply(emulator.url)
     assert code == 0, out + err
