@@ -102,12 +102,14 @@ class Client:
         self._warn = warn or _stderr_warn
         self._lock = threading.Lock()
         self._requests = 0
+        self._token: list[str] = []  # scrubbed from every message, like the secrets of a request body
         headers = {"Accept": "application/json"}
         if self.settings.token:
             token = interpolate.resolve(
                 self.settings.token, env=self.env, base_dir=base_dir, where=self.settings.location
             )
             headers["Authorization"] = f"Bearer {token}"
+            self._token = [token]
             if not self.endpoint.is_https and self.endpoint.kind == "http":
                 self._warn(f"warning: sending cluster.token over plain http to {self.endpoint.url}")
         verify: ssl.SSLContext | bool = True
@@ -183,12 +185,12 @@ class Client:
         client's environment); their values never reach an error message.
         """
         content: bytes | None = None
-        secrets: list[str] = []
+        secrets: list[str] = list(self._token)
         if req.body is not None:
             resolved = interpolate.resolve_tree(
                 dict(req.body), env=self.env if secrets_env is None else secrets_env, base_dir=self.base_dir
             )
-            secrets = _sensitive_values(req.body, resolved)
+            secrets += _sensitive_values(req.body, resolved)
             content = json.dumps(resolved, separators=(",", ":")).encode()
         headers = {"Content-Type": "application/json"} if content is not None else {}
         started = self.retry.clock()

@@ -29,6 +29,7 @@ FAULTS = (
     "reset_mid_response",
     "echo_400",
     "echo_account_key_400",
+    "echo_headers_401",
     "reset_before_answer",
     "forward_then_reset",
     "trickle",
@@ -167,6 +168,12 @@ class _Handler(BaseHTTPRequestHandler):
         message = f"The AccountKey '{key}' is not a valid base-64 string"
         self._answer(
             400, json.dumps({"Error": {"Code": "FABRIC_E_INVALID_ARGUMENT", "Message": message}}).encode()
+        )
+
+    def _echo_headers_401(self, body: bytes) -> None:
+        message = f"Access denied for the request with headers {dict(self.headers)}"
+        self._answer(
+            401, json.dumps({"Error": {"Code": "FABRIC_E_ACCESS_DENIED", "Message": message}}).encode()
         )
 
     def _reset_before_answer(self, body: bytes) -> None:

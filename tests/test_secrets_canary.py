@@ -257,3 +257,29 @@ def test_a_secret_written_into_the_file_by_mistake_is_refused_without_quoting_it
     assert code == 1
     assert "98765432198765" not in text
     assert text.count("ConnectionString") >= 3 and "PrimaryPassword" in text and "SecondaryPassword" in text
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("command", ["plan", "apply"])
+def test_a_server_that_echoes_the_bearer_token_does_not_leak_it(
+    folder: Path, served: EmulatorServer, command: str
+) -> None:
+    with FaultyServer(
+        served.url, [Rule("GET", "/BackupRestore/BackupPolicies", "echo_headers_401")]
+    ) as chaos:
+        extra = ["--auto-approve"] if command == "apply" else []
+        code, text = sfd("--debug", command, "sfdeclare.yaml", "--endpoint", chaos.url, *extra)
+        seen = [r for r in chaos.received if r.path.startswith("/BackupRestore/BackupPolicies")]
+    assert code == 1
+    assert "GetBackupPolicyList: 401 FABRIC_E_ACCESS_DENIED: Access denied" in text
+    assert seen  # the token was sent (and echoed back), only never shown
+
+
+@pytest.mark.timeout(30)
+def test_a_write_rejected_with_the_token_echoed_does_not_leak_it(
+    folder: Path, served: EmulatorServer
+) -> None:
+    with FaultyServer(served.url, [Rule("POST", "/$/Create", "echo_headers_401")]) as chaos:
+        code, text = sfd("apply", "sfdeclare.yaml", "--endpoint", chaos.url, "--auto-approve")
+    assert code == 1
+    assert "failed: create_policy policy[Blob]" in text and "Access denied" in text
