@@ -6,6 +6,7 @@ in-process, its state in the file PATH). Endpoint strings may hold ``${env:...}`
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -41,6 +42,9 @@ class Endpoint:
 def parse_endpoint(value: str, *, source: str = "endpoint", base_dir: str = ".") -> Endpoint:
     """Check and normalise one endpoint string (already resolved). Emulator paths are relative to base_dir."""
     text = value.strip()
+    bad = next((ch for ch in text if ord(ch) < 32 or ord(ch) == 127), None)
+    if bad is not None:
+        raise EndpointError(f"{source} {value!r} holds a control character ({bad!r}): write it out plainly")
     if text.startswith(EMULATOR_PREFIX):
         path = text[len(EMULATOR_PREFIX) :]
         if not path:
@@ -48,7 +52,10 @@ def parse_endpoint(value: str, *, source: str = "endpoint", base_dir: str = ".")
                 f"{source} {value!r}: write emulator:PATH, PATH being the emulator's state file"
             )
         return Endpoint("emulator", "http://emulator", os.path.join(base_dir, os.path.expanduser(path)))
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+        raise EndpointError(f"{source} {value!r} is not a URL ({exc})") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise EndpointError(
             f"{source} {value!r} is not an endpoint: write http(s)://host:port (e.g. https://mycluster:19080) "
@@ -64,7 +71,21 @@ def parse_endpoint(value: str, *, source: str = "endpoint", base_dir: str = ".")
         parts.port  # noqa: B018 -- raises on a port that is not a number in 0..65535
     except ValueError:
         raise EndpointError(f"{source} {value!r} has an invalid port") from None
+    if not _plausible_host(parts.hostname):
+        raise EndpointError(f"{source} {value!r}: {parts.hostname!r} is not a host name or IP address")
     return Endpoint("http", f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}")
+
+
+_NOT_IN_HOSTS = frozenset(' \t"<>\\^`{|}%')
+
+
+def _plausible_host(host: str) -> bool:
+    """An IP address, or a name without the characters no DNS name holds (spaces, quotes, ...)."""
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+        return True
+    except ValueError:
+        return not any(ch in _NOT_IN_HOSTS or ch.isspace() for ch in host)
 
 
 def resolve_endpoint(
