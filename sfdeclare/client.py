@@ -24,7 +24,7 @@ import httpx
 
 from sfdeclare import interpolate, routes, wire
 from sfdeclare.endpoint import Endpoint, parse_endpoint
-from sfdeclare.errors import ClusterError
+from sfdeclare.errors import ClusterError, ConfigError, Diagnostic
 from sfdeclare.model import (
     SECRET_FIELDS,
     ClusterSettings,
@@ -108,6 +108,19 @@ class Client:
             token = interpolate.resolve(
                 self.settings.token, env=self.env, base_dir=base_dir, where=self.settings.location
             )
+            if not token or any(not 33 <= ord(ch) <= 126 for ch in token):
+                # never sent: a line break would inject headers; never shown: it is a credential
+                raise ConfigError(
+                    [
+                        Diagnostic(
+                            "error",
+                            f"cluster.token ({self.settings.token}) resolves to "
+                            + ("an empty value" if not token else "characters a bearer token cannot hold")
+                            + ": it must be printable ASCII without spaces or line breaks",
+                            self.settings.location,
+                        )
+                    ]
+                )
             headers["Authorization"] = f"Bearer {token}"
             self._token = [token]
             if not self.endpoint.is_https and self.endpoint.kind == "http":

@@ -283,3 +283,18 @@ def test_a_write_rejected_with_the_token_echoed_does_not_leak_it(
         code, text = sfd("apply", "sfdeclare.yaml", "--endpoint", chaos.url, "--auto-approve")
     assert code == 1
     assert "failed: create_policy policy[Blob]" in text and "Access denied" in text
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize(
+    "token", [f"{MARK}\r\nX-Injected: 1", f"{MARK}-\u00fcn\u00efc\u00f6d\u00e9", f"{MARK} with space", ""]
+)
+def test_a_token_that_cannot_be_a_header_is_refused_unsent_and_unshown(
+    folder: Path, served: EmulatorServer, token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CANARY_TOKEN", token)
+    with FaultyServer(served.url) as chaos:
+        code, text = sfd("--debug", "plan", "sfdeclare.yaml", "--endpoint", chaos.url)
+        assert chaos.received == []
+    assert code == 1
+    assert "sfdeclare.yaml:2:1: error: cluster.token (${env:CANARY_TOKEN}) resolves to " in text, text
