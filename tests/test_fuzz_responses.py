@@ -24,6 +24,7 @@ from sfdeclare.model import EntityRef
 from sfdeclare.retry import NO_RETRY
 
 BUDGET = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PARSER_BUDGET = settings(BUDGET, max_examples=100)  # the pure parsers are cheap to cover; generation is not
 
 WIRE_KEYS = (
     "Items", "ContinuationToken", "Name", "TypeName", "ServiceKind", "HasPersistedState", "Kind", "EntityKind",
@@ -73,7 +74,7 @@ def only_cluster_errors(parse: Callable[[], Any]) -> None:
         assert str(exc).startswith("op: ") and "\n" not in str(exc)
 
 
-@BUDGET
+@PARSER_BUDGET
 @given(replies)
 def test_parse_page_and_fabric_error(body: Any) -> None:
     only_cluster_errors(lambda: wire.parse_page(body, "op"))
@@ -81,14 +82,14 @@ def test_parse_page_and_fabric_error(body: Any) -> None:
     assert error is None or (isinstance(error.code, str) and isinstance(error.message, str))
 
 
-@BUDGET
+@PARSER_BUDGET
 @given(replies | objects)
 def test_parse_policy_and_backup_entity(item: Any) -> None:
     only_cluster_errors(lambda: wire.parse_policy(item, "op"))
     only_cluster_errors(lambda: wire.parse_backup_entity(item, "op"))
 
 
-@BUDGET
+@PARSER_BUDGET
 @given(replies | objects)
 def test_parse_application_service_partition(item: Any) -> None:
     only_cluster_errors(lambda: wire.parse_application(item, "op"))
@@ -96,7 +97,7 @@ def test_parse_application_service_partition(item: Any) -> None:
     only_cluster_errors(lambda: wire.parse_partition(item, "op"))
 
 
-@BUDGET
+@PARSER_BUDGET
 @given(st.lists(replies | objects, max_size=4), queried)
 def test_configuration_items_and_what_they_reveal(items: list[Any], ref: EntityRef) -> None:
     parsed: list[wire.BackupConfigurationItem] = []
