@@ -55,12 +55,20 @@ def _obj(value: Any, what: str) -> Mapping[str, Any]:
     return cast(Mapping[str, Any], value)
 
 
+def _control_character(text: str) -> str | None:
+    return next((ch for ch in text if ord(ch) < 32 or 127 <= ord(ch) < 160), None)
+
+
 def _str(obj: Mapping[str, Any], key: str, what: str, *, optional: bool = False) -> str | None:
     value = obj.get(key)
     if value is None and optional:
         return None
     if not isinstance(value, str) or not value:
         raise ShapeError(f"{what} has no {key}")
+    bad = _control_character(value)
+    if bad is not None:
+        # a name that would reach terminals, CI logs and written YAML with escape sequences in it
+        raise ShapeError(f"{what} has a {key} holding the control character {bad!r}")
     return value
 
 

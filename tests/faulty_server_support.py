@@ -35,6 +35,7 @@ FAULTS = (
     "trickle",
     "endless_body",
     "redirect_307",
+    "hostile_names",
 )
 
 _HTML = b"<html><head><title>Bad Gateway</title></head><body><h1>%d</h1><p>nginx</p></body></html>"
@@ -207,6 +208,22 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             pass
         self.close_connection = True
+
+    def _hostile_names(self, body: bytes) -> None:
+        """A policy listing whose names carry terminal escapes, bidi overrides and markup."""
+        policy = {
+            "MaxIncrementalBackups": 3,
+            "Schedule": {"ScheduleKind": "FrequencyBased", "Interval": "PT24H"},
+            "Storage": {"StorageKind": "AzureBlobStore", "ConnectionString": "****", "ContainerName": "c"},
+        }
+        names = [
+            "Evil\x1b[2J\x1b[31mRED",
+            "Bidi\u202eFDP.exe",
+            "<script>alert(1)</script>|pipe|",
+            "::error::x",
+        ]
+        items = [{"Name": name, **policy} for name in names]
+        self._answer(200, json.dumps({"ContinuationToken": "", "Items": items}).encode())
 
     def _redirect_307(self, body: bytes) -> None:
         self.send_response(307)

@@ -237,3 +237,20 @@ def test_a_write_whose_answer_is_always_lost_is_reported_as_possibly_done(emulat
     assert "Apply complete: 4 applied, 1 failed, 0 skipped." in out
     assert "not converged" not in err  # it was carried out: a fresh plan is empty
     assert mapped(emulator.url) == {f"fabric:/App{a}" for a in range(4)}
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("command", [["plan", "sfdeclare.yaml"], ["drift", "sfdeclare.yaml"], ["import"]])
+def test_names_with_terminal_escapes_from_the_cluster_never_reach_the_output(
+    command: list[str], emulator: EmulatorServer
+) -> None:
+    with FaultyServer(emulator.url, [Rule("GET", POLICIES + "?", "hostile_names")]) as chaos:
+        out, err = io.StringIO(), io.StringIO()
+        code = main([*command, "--endpoint", chaos.url], out=out, err=err)
+    text = out.getvalue() + err.getvalue()
+    assert code == 1
+    assert "\x1b" not in text and "Traceback" not in text
+    assert text == (
+        "error: GetBackupPolicyList: 200: unexpected reply from the cluster: "
+        "a backup policy has a Name holding the control character '\\x1b'\n"
+    )
