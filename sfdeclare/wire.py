@@ -165,9 +165,25 @@ def parse_policy(item: Any, operation: str, status: int = 200) -> tuple[str, dic
     try:
         obj = _obj(item, "the backup policy")
         name = _req_str(obj, "Name", "a backup policy")
+        _no_control_characters(obj, f"backup policy {name}", "")
     except ShapeError as exc:
         raise reject(operation, status, str(exc)) from None
     return name, {k: v for k, v in obj.items() if k != "Name"}
+
+
+def _no_control_characters(value: Any, what: str, path: str) -> None:
+    """Policy fields are shown in plans, drift and imported YAML: none may carry escape sequences."""
+    if isinstance(value, str):
+        bad = _control_character(value)
+        if bad is not None:
+            raise ShapeError(f"{what} has {path or 'a value'} holding the control character {bad!r}")
+    elif isinstance(value, Mapping):
+        for key, inner in value.items():
+            _no_control_characters(key, what, path + ".(key)")
+            _no_control_characters(inner, what, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            _no_control_characters(inner, what, f"{path}[{index}]")
 
 
 def parse_backup_entity(item: Any, operation: str, status: int = 200) -> EntityRef:
@@ -357,6 +373,7 @@ class ExplicitConfiguration:
 
     mappings: Mapping[EntityRef, str]
     suspensions: frozenset[EntityRef]
+    application_suspension_shown: bool = True
 
 
 def explicit_configuration(items: Iterable[BackupConfigurationItem]) -> ExplicitConfiguration:
@@ -371,7 +388,8 @@ def explicit_configuration(items: Iterable[BackupConfigurationItem]) -> Explicit
     own: dict[EntityRef, str] = {}
     revealed: dict[EntityRef, str] = {}
     suspensions: set[EntityRef] = set()
-    for item in items:
+    items_seen = list(items)
+    for item in items_seen:
         if item.policy and item.policy_inherited_from in LEVELS:
             origin = _ancestor(item.ref, item.policy_inherited_from)
             if origin == item.ref:
@@ -382,4 +400,11 @@ def explicit_configuration(items: Iterable[BackupConfigurationItem]) -> Explicit
             origin = _ancestor(item.ref, item.suspension_inherited_from)
             if origin is not None:
                 suspensions.add(origin)
-    return ExplicitConfiguration({**revealed, **own}, frozenset(suspensions))
+    # An application-level answer shows the application's own suspension through the application's item, or
+    # through any child that is not suspended at its own level (it reports the queried entity's suspension).
+    shown = not items_seen or any(
+        item.ref.level == "Application"
+        or not (item.suspended and item.suspension_inherited_from == item.ref.level)
+        for item in items_seen
+    )
+    return ExplicitConfiguration({**revealed, **own}, frozenset(suspensions), shown)

@@ -36,6 +36,7 @@ FAULTS = (
     "endless_body",
     "redirect_307",
     "hostile_names",
+    "hostile_field",
 )
 
 _HTML = b"<html><head><title>Bad Gateway</title></head><body><h1>%d</h1><p>nginx</p></body></html>"
@@ -224,6 +225,16 @@ class _Handler(BaseHTTPRequestHandler):
         ]
         items = [{"Name": name, **policy} for name in names]
         self._answer(200, json.dumps({"ContinuationToken": "", "Items": items}).encode())
+
+    def _hostile_field(self, body: bytes) -> None:
+        """A well-named policy with a terminal escape in one of its fields."""
+        storage = {
+            "StorageKind": "AzureBlobStore",
+            "ConnectionString": "****",
+            "ContainerName": "c\x1b]0;owned\x07",
+        }
+        policy = {"Name": "Daily", "MaxIncrementalBackups": 3, "Storage": storage}
+        self._answer(200, json.dumps({"ContinuationToken": "", "Items": [policy]}).encode())
 
     def _redirect_307(self, body: bytes) -> None:
         self.send_response(307)

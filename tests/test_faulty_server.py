@@ -254,3 +254,15 @@ def test_names_with_terminal_escapes_from_the_cluster_never_reach_the_output(
         "error: GetBackupPolicyList: 200: unexpected reply from the cluster: "
         "a backup policy has a Name holding the control character '\\x1b'\n"
     )
+
+
+@pytest.mark.timeout(20)
+def test_a_policy_field_with_a_terminal_escape_is_refused_by_name_and_field(emulator: EmulatorServer) -> None:
+    with FaultyServer(emulator.url, [Rule("GET", POLICIES + "?", "hostile_field")]) as chaos:
+        out, err = io.StringIO(), io.StringIO()
+        code = main(["drift", "sfdeclare.yaml", "--endpoint", chaos.url], out=out, err=err)
+    assert code == 1 and out.getvalue() == ""
+    assert err.getvalue() == (
+        "error: GetBackupPolicyList: 200: unexpected reply from the cluster: backup policy Daily has "
+        "Storage.ContainerName holding the control character '\\x1b'\n"
+    )
