@@ -251,7 +251,9 @@ class LiveState:
     ``mappings`` are the explicit backup mappings (entity -> policy name) and ``suspensions`` the explicit
     suspensions, for every application in ``configured_applications`` (those whose configuration was read).
     ``policy_entities`` holds, for the policies whose every mapping had to be known (pruning candidates), all
-    the entities mapped to them anywhere on the cluster.
+    the entities mapped to them anywhere on the cluster. ``hidden_application_suspension`` names applications
+    whose own suspension the cluster's answer did not show (SF-BACKUP-API.md §5.4: no mapping of its own, and
+    every listed child suspended at its own level).
     """
 
     policies: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
@@ -260,4 +262,5 @@ class LiveState:
     suspensions: frozenset[EntityRef] = frozenset()
     configured_applications: frozenset[str] = frozenset()
     policy_entities: Mapping[str, tuple[EntityRef, ...]] = field(default_factory=dict)
+    hidden_application_suspension: frozenset[str] = frozenset()
     requests: int = 0

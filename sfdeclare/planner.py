@@ -450,6 +450,13 @@ class _Planner:
                     loc,
                 )
                 continue
+            if ref.level == "Application" and ref.application in self.live.hidden_application_suspension:
+                self.warn(
+                    f"{ref.address}: the cluster does not show whether this application is suspended (it has no "
+                    "mapping of its own and every service suspended itself): suspended is not managed here",
+                    loc,
+                )
+                continue
             if want == now:
                 continue
             action = Action.SUSPEND_BACKUP if want else Action.RESUME_BACKUP
@@ -537,6 +544,9 @@ class _Planner:
         out: list[EffectiveChange] = []
         services = partitions = 0
         before_s = self.live.suspensions
+        mapped_by_app: dict[str, set[EntityRef]] = {}
+        for ref in (*self.live.mappings, *after):
+            mapped_by_app.setdefault(ref.application, set()).add(ref)
         for app_name in sorted(self.managed_apps):
             live_app: LiveApplication | None = self.live.applications.get(app_name)
             refs = [EntityRef(app_name)]
@@ -546,9 +556,8 @@ class _Planner:
                 refs.append(EntityRef(app_name, svc.name))
                 refs.extend(EntityRef(app_name, svc.name, p.id) for p in svc.partitions or ())
             known = set(refs)
-            refs.extend(
-                r for r in {*self.live.mappings, *after} if r.application == app_name and r not in known
-            )
+            extra = mapped_by_app.get(app_name, set()) - known
+            refs.extend(sorted(extra, key=EntityRef.sort_key))
             for ref in refs:
                 b = effective(ref, self.live.mappings, before_s)
                 a = effective(ref, after, after_suspensions)

@@ -228,6 +228,9 @@ class _Handler(StreamRequestHandler):
 
 class _HTTPServer(ThreadingTCPServer):
     daemon_threads = True
+    # socketserver's default of 5 overflows when a client opens its whole pool at once; the kernel then drops
+    # the SYNs and the client waits a second to retransmit.
+    request_queue_size = 128
     block_on_close = False
     allow_reuse_address = True
 

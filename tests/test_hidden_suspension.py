@@ -1,0 +1,69 @@
+"""An application's own suspension that its configuration listing does not show (SF-BACKUP-API.md §5.4: no
+mapping of its own, every listed child suspended at its own level) is found when the file manages it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from sfdeclare.client import Client, read_state
+from sfdeclare.config import load_declaration
+from sfdeclare.emulator.state import init_state
+from sfdeclare.model import EntityRef
+from sfdeclare.planner import plan
+
+APP, SVC, OTHER = "fabric:/App", "fabric:/App/Svc", "fabric:/App/Other"
+BODY = {
+    "MaxIncrementalBackups": 1,
+    "Schedule": {"ScheduleKind": "FrequencyBased", "Interval": "PT1H"},
+    "Storage": {"StorageKind": "FileShare", "Path": "\\\\server\\share"},
+}
+
+
+def setup(tmp_path: Path, suspended: bool | None) -> tuple[Client, str]:
+    topology = {
+        "applications": [
+            {
+                "name": APP,
+                "services": [
+                    {"name": SVC, "kind": "Stateful", "partitions": 1},
+                    {"name": OTHER, "kind": "Stateful", "partitions": 1},
+                ],
+            }
+        ]
+    }
+    (tmp_path / "t.yaml").write_text(yaml.safe_dump(topology))
+    init_state(str(tmp_path / "s"), str(tmp_path / "t.yaml"))
+    client = Client(f"emulator:{tmp_path / 's'}")
+    client.create_policy("P", BODY)
+    client.enable_backup(EntityRef(APP, SVC), "P")
+    client.suspend_backup(EntityRef(APP))
+    client.suspend_backup(EntityRef(APP, SVC))  # the only listed child suspends itself: the app's is hidden
+    app: dict[str, object] = {"services": {"Svc": {"policy": "P", "suspended": True}}}
+    if suspended is not None:
+        app["suspended"] = suspended
+    config = {"version": 1, "policies": {"P": BODY}, "applications": {"App": app}}
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(config))
+    return client, str(tmp_path / "c.yaml")
+
+
+def test_the_listing_hides_it_and_a_partition_probe_finds_it(tmp_path: Path) -> None:
+    client, config = setup(tmp_path, suspended=False)
+    with client:
+        before = client.requests
+        live = read_state(client, load_declaration([config]))
+        assert EntityRef(APP) in live.suspensions and not live.hidden_application_suspension
+        assert client.requests - before == 1 + 2 + 2  # policies, services + config, and the two-request probe
+        p = plan(load_declaration([config]), live)
+        assert [(c.action.value, c.address) for c in p.changes] == [("resume_backup", f"application[{APP}]")]
+
+
+def test_no_probe_when_the_file_does_not_manage_it(tmp_path: Path) -> None:
+    client, config = setup(tmp_path, suspended=None)
+    with client:
+        before = client.requests
+        live = read_state(client, load_declaration([config]))
+        assert client.requests - before == 3
+        assert live.hidden_application_suspension == frozenset({APP})
+        assert plan(load_declaration([config]), live).empty
