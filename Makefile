@@ -24,5 +24,8 @@ test: lint typecheck
 demo: $(STAMP)
 	bash examples/demo.sh
 
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run --apps 100 1000
+
 clean:
 	rm -rf $(VENV) build *.egg-info
