@@ -48,6 +48,7 @@ class Rule:
     path_contains: str
     fault: str
     times: int | None = None  # None: every matching request
+    after: int = 0  # let this many matching requests through first
 
     def __post_init__(self) -> None:
         if self.fault not in FAULTS:
@@ -74,6 +75,9 @@ class _Shared:
         with self.lock:
             for rule in self.rules:
                 if rule.method == method and rule.path_contains in path and rule.times != 0:
+                    if rule.after > 0:
+                        rule.after -= 1
+                        continue
                     if rule.times is not None:
                         rule.times -= 1
                     return rule.fault
