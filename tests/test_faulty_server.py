@@ -269,11 +269,6 @@ def test_a_policy_field_with_a_terminal_escape_is_refused_by_name_and_field(emul
 
 
 @pytest.mark.timeout(30)
-@pytest.mark.xfail(
-    strict=True,
-    reason="commands/apply.py: a ClusterError from the convergence re-read escapes run() before "
-    "_print_result and the --report file, so what was applied is neither summarised nor reported",
-)
 def test_a_failure_while_checking_convergence_still_reports_what_was_applied(
     emulator: EmulatorServer,
 ) -> None:

@@ -18,6 +18,7 @@ from sfdeclare import routes
 from sfdeclare.applier import ActionResult, ApplyResult, apply_plan, summary_line
 from sfdeclare.client import Client
 from sfdeclare.commands.common import (
+    check_writable,
     endpoint_label,
     open_client,
     read_live,
@@ -83,6 +84,8 @@ def _load_plan_file(path: str) -> Plan:
         raise ApplyError(f"{path}: cannot read the plan file: {exc.strerror or exc}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ApplyError(f"{path}: not a plan file (invalid JSON: {exc})") from None
+    except RecursionError:
+        raise ApplyError(f"{path}: not a plan file (nested too deeply)") from None
     if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
         version = data.get("format_version") if isinstance(data, dict) else None
         raise ApplyError(f"{path}: not a plan file of format version {FORMAT_VERSION} (found {version!r})")
@@ -225,7 +228,7 @@ class _Progress:
                 return
             line = f"{r.status}: {r.change.action.value} {r.change.address}"
             if r.status == "failed":
-                line += f" -- {r.code}: {r.message}"
+                line += f" -- {_cause(r)}"
             elif r.status == "skipped":
                 line += f" -- waited for {r.waited_for}"
             elif r.note:
@@ -313,6 +316,8 @@ def run(
         raise SfdeclareError("--parallelism must be at least 1")
     if plan_file is None and not paths:
         raise SfdeclareError("apply needs configuration paths or --plan FILE")
+    if report_file:
+        check_writable(report_file)
     reviewed = _load_plan_file(plan_file) if plan_file else None
     if paths:
         declaration = load_declaration(paths)
@@ -357,15 +362,22 @@ def run(
         progress.finish()
         converged: bool | None = None
         remainder: tuple[Change, ...] = ()
+        recheck_error: SfdeclareError | None = None
         if declaration.files and not result.interrupted:
-            again = _fresh_plan(client, declaration, url, env, parallelism, False, targets)
-            remainder = again.changes
-            converged = again.empty
+            try:
+                again = _fresh_plan(client, declaration, url, env, parallelism, False, targets)
+            except SfdeclareError as exc:  # what was applied must still be reported
+                recheck_error = exc
+            else:
+                remainder = again.changes
+                converged = again.empty
     _print_result(result, out)
     if converged is False:
         err.write(f"error: not converged: a fresh plan still has {len(remainder)} action(s):\n")
         for c in remainder[:20]:
             err.write(f"  {c.action.value} {c.address}\n")
+    elif recheck_error is not None:
+        err.write(f"error: convergence not checked: {recheck_error}\n")
     elif converged is None and not result.interrupted:
         err.write("note: convergence not checked (pass the configuration paths with --plan to check it)\n")
     if report_file:
@@ -373,11 +385,15 @@ def run(
         write_atomically(report_file, renderer(the_plan, result, converged=converged, remainder=remainder))
     if result.interrupted:
         return 130
-    return 0 if result.ok and converged is not False else 1
+    return 0 if result.ok and converged is not False and recheck_error is None else 1
+
+
+def _cause(r: ActionResult) -> str:
+    return f"{r.code}: {r.message}" if r.code else str(r.message)
 
 
 def _print_result(result: ApplyResult, out: TextIO) -> None:
     for r in result.results:
         if r.status == "failed":
-            out.write(f"failed: {r.change.action.value} {r.change.address}: {r.code}: {r.message}\n")
+            out.write(f"failed: {r.change.action.value} {r.change.address}: {_cause(r)}\n")
     out.write(summary_line(result) + "\n")

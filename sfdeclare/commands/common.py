@@ -35,13 +35,33 @@ def write_diagnostics(
             err.write(text + "\n")
 
 
-def write_atomically(path: str, text: str) -> None:
+def check_writable(path: str) -> None:
+    """Refuse, before anything is done, an output file that could not be written afterwards."""
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".sfdeclare-", dir=folder)
+    if not os.path.isdir(folder):
+        raise SfdeclareError(f"cannot write {path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise SfdeclareError(f"cannot write {path}: the folder {folder} is not writable")
+    if os.path.isdir(path):
+        raise SfdeclareError(f"cannot write {path}: it is a folder")
+
+
+def write_atomically(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename: readers never see half a file."""
+    check_writable(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".sfdeclare-", dir=folder)
+    except OSError as exc:
+        raise SfdeclareError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         os.replace(tmp, path)
+    except OSError as exc:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise SfdeclareError(f"cannot write {path}: {exc.strerror or exc}") from None
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)

@@ -7,7 +7,13 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import TextIO
 
-from sfdeclare.commands.common import plan_paths, use_color, write_atomically, write_diagnostics
+from sfdeclare.commands.common import (
+    check_writable,
+    plan_paths,
+    use_color,
+    write_atomically,
+    write_diagnostics,
+)
 from sfdeclare.plan import Plan, plan_to_json
 from sfdeclare.render import github, markdown, text
 from sfdeclare.render import json as json_render
@@ -40,6 +46,8 @@ def run(
     env: Mapping[str, str] | None = None,
 ) -> int:
     env = os.environ if env is None else env
+    if out_file:
+        check_writable(out_file)
     planned = plan_paths(
         paths,
         endpoint=endpoint,

@@ -114,6 +114,9 @@ def topology_from_dict(data: dict[str, Any], source: str) -> Topology:
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+MAX_DEPTH = 64
+
+
 def _parse(text: str, path: str) -> tuple[Any, dict[str, tuple[int, int]]]:
     loader = _Loader(text)
     try:
@@ -128,13 +131,23 @@ def _parse(text: str, path: str) -> tuple[Any, dict[str, tuple[int, int]]]:
             ) from None
         except yaml.YAMLError as exc:
             raise ConfigError([Diagnostic("error", f"invalid YAML: {exc}", Location(path, 1, 1))]) from None
+        except RecursionError:
+            raise ConfigError(
+                [
+                    Diagnostic(
+                        "error", f"the topology nests deeper than {MAX_DEPTH} levels", Location(path, 1, 1)
+                    )
+                ]
+            ) from None
         marks: dict[str, tuple[int, int]] = {}
         seen: set[int] = set()
 
         def fail(node: yaml.Node, where: str, message: str) -> ConfigError:
             return ConfigError([Diagnostic("error", message, _at(path, node, where))])
 
-        def walk(node: yaml.Node, where: str) -> Any:
+        def walk(node: yaml.Node, where: str, depth: int = 0) -> Any:
+            if depth > MAX_DEPTH:
+                raise fail(node, where, f"the topology nests deeper than {MAX_DEPTH} levels")
             if id(node) in seen:
                 raise fail(node, where, "YAML aliases are not supported in a topology")
             seen.add(id(node))
@@ -144,16 +157,16 @@ def _parse(text: str, path: str) -> tuple[Any, dict[str, tuple[int, int]]]:
             if isinstance(node, yaml.MappingNode):
                 out: dict[str, Any] = {}
                 for key_node, value_node in node.value:
-                    key = walk(key_node, where)
+                    key = walk(key_node, where, depth + 1)
                     if not isinstance(key, str):
                         raise fail(key_node, where, "mapping keys must be strings")
                     if key in out:
                         raise fail(key_node, where, f"duplicate key '{key}'")
-                    out[key] = walk(value_node, f"{where}.{key}")
+                    out[key] = walk(value_node, f"{where}.{key}", depth + 1)
                 marks[where] = (node.start_mark.line + 1, node.start_mark.column + 1)
                 return out
             if isinstance(node, yaml.SequenceNode):
-                return [walk(item, f"{where}[{i}]") for i, item in enumerate(node.value)]
+                return [walk(item, f"{where}[{i}]", depth + 1) for i, item in enumerate(node.value)]
             try:
                 return loader.construct_object(node, deep=True)
             except yaml.YAMLError as exc:

@@ -23,14 +23,6 @@ policies:
 applications:
   CalcApp: {policy: Daily}
 """
-WRITE_BUG = (
-    "commands/common.py write_atomically lets OSError escape: 'internal error: FileNotFoundError' instead of "
-    "'error: cannot write FILE: No such file or directory'"
-)
-ORDER_BUG = (
-    "commands/apply.py writes --report only after changing the cluster, so an unwritable report path is found "
-    "too late: check that the report can be written before the first request"
-)
 
 
 @pytest.fixture()
@@ -58,7 +50,6 @@ def run(folder: Path, *argv: str) -> tuple[int, str]:
     return code, err.getvalue()
 
 
-@pytest.mark.xfail(strict=True, reason=WRITE_BUG)
 @pytest.mark.parametrize(
     "argv",
     [
@@ -73,7 +64,6 @@ def test_an_output_path_that_cannot_be_written_is_one_line(folder: Path, argv: l
     assert "internal error" not in err and "missing/" in err, err
 
 
-@pytest.mark.xfail(strict=True, reason=ORDER_BUG)
 def test_apply_refuses_an_unwritable_report_path_before_changing_anything(folder: Path) -> None:
     code, err = run(folder, "apply", "sfdeclare.yaml", "--auto-approve", "--report", "missing/report.json")
     assert code == 1
