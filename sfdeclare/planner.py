@@ -436,6 +436,11 @@ class _Planner:
     def plan_suspensions(self, levels: list[_Level], after: Mapping[EntityRef, str]) -> frozenset[EntityRef]:
         suspended = set(self.live.suspensions)
         apps_with_mapping_after = {ref.application for ref in after}
+        resumed_apps = {
+            level.ref.application
+            for level in levels
+            if level.settings.suspended is False and level.ref in self.live.suspensions
+        }
         for level in levels:
             want = level.settings.suspended
             if want is None:
@@ -450,14 +455,16 @@ class _Planner:
                     loc,
                 )
                 continue
-            if ref.level == "Application" and ref.application in self.live.hidden_application_suspension:
+            hidden = ref.level == "Application" and ref.application in self.live.hidden_application_suspension
+            if hidden and ref not in after and ref.application not in resumed_apps:
                 self.warn(
                     f"{ref.address}: the cluster does not show whether this application is suspended (it has no "
                     "mapping of its own and every service suspended itself): suspended is not managed here",
                     loc,
                 )
                 continue
-            if want == now:
+            # Hidden, but visible once this plan has run: suspend and resume are harmless to repeat.
+            if want == now and not hidden:
                 continue
             action = Action.SUSPEND_BACKUP if want else Action.RESUME_BACKUP
             request = routes.suspend_backup(ref, self.api) if want else routes.resume_backup(ref, self.api)

@@ -67,3 +67,17 @@ def test_no_probe_when_the_file_does_not_manage_it(tmp_path: Path) -> None:
         assert client.requests - before == 3
         assert live.hidden_application_suspension == frozenset({APP})
         assert plan(load_declaration([config]), live).empty
+
+
+def test_when_nothing_can_show_it_the_plan_acts_if_the_result_will_be_visible(tmp_path: Path) -> None:
+    client, config = setup(tmp_path, suspended=False)
+    with client:
+        client.suspend_backup(EntityRef(APP, OTHER))  # now every service suspended itself: no probe possible
+        text = Path(config).read_text().replace("suspended: true", "suspended: false")
+        Path(config).write_text(text.replace("  App:\n", "  App:\n    policy: P\n"))
+        declaration = load_declaration([config])
+        live = read_state(client, declaration)
+        assert live.hidden_application_suspension == frozenset({APP})
+        p = plan(declaration, live)
+        # the application gets its own mapping, so its suspension shows after apply: resume (harmless) now
+        assert ("resume_backup", f"application[{APP}]") in [(c.action.value, c.address) for c in p.changes]
