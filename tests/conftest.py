@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import settings
+
+# CI runs the property tests on the same examples every time (a red build then always means a change broke
+# something); on a developer's machine they keep exploring.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 _real_connect = socket.socket.connect
 _real_create_connection = socket.create_connection

@@ -3,6 +3,7 @@ empty, and the emulator (which enforces the server's rules) rejects no planned a
 
 from __future__ import annotations
 
+import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -188,7 +189,11 @@ def assert_cluster_holds(declaration: Declaration, live: LiveState) -> None:
         assert live.policies[name]["MaxIncrementalBackups"] == decl.body["MaxIncrementalBackups"]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=int(os.environ.get("SFDECLARE_PROPERTY_EXAMPLES", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(scenarios())
 def test_plan_apply_plan_is_empty_and_no_action_is_rejected(scenario: Scenario) -> None:
     with tempfile.TemporaryDirectory() as tmp:
