@@ -65,10 +65,6 @@ class ApplyResult:
         return not self.interrupted and self.count("failed") == 0 and self.count("skipped") == 0
 
 
-def _attempts(exc: ClusterError) -> int:
-    return int(getattr(exc, "attempts", 1))
-
-
 def _already_done(change: Change, exc: ClusterError, sender: Sender) -> str | None:
     """When the cluster refused because the intended result already holds, say why; else None."""
     if change.action is Action.DISABLE_BACKUP and exc.code == "FABRIC_E_BACKUP_NOT_ENABLED":
@@ -95,8 +91,8 @@ def _run_one(change: Change, sender: Sender) -> ActionResult:
             note = None
         elapsed = time.monotonic() - started
         if note is not None:
-            return ActionResult(change, "applied", _attempts(exc), elapsed, exc.code, None, note=note)
-        return ActionResult(change, "failed", _attempts(exc), elapsed, exc.code, exc.cluster_message)
+            return ActionResult(change, "applied", exc.attempts, elapsed, exc.code, None, note=note)
+        return ActionResult(change, "failed", exc.attempts, elapsed, exc.code, exc.cluster_message)
     return ActionResult(change, "applied", attempts, time.monotonic() - started)
 
 

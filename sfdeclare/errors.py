@@ -7,7 +7,7 @@ Messages must never contain a secret value: raise with references (``${env:NAME}
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 Severity = Literal["error", "warning"]
 
@@ -24,12 +24,27 @@ class Location:
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}"
 
+    def to_json(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "column": self.column, "path": self.path}
+
 
 @dataclass(frozen=True)
 class Diagnostic:
     severity: Severity
     message: str
     location: Location | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The flat form every JSON output uses: severity, message, file, line, column, path (None without a place)."""
+        where = self.location
+        return {
+            "severity": self.severity,
+            "message": self.message,
+            "file": where.file if where else None,
+            "line": where.line if where else None,
+            "column": where.column if where else None,
+            "path": where.path if where else None,
+        }
 
     def __str__(self) -> str:
         if self.location is None:
@@ -57,7 +72,9 @@ class ConfigError(SfdeclareError):
 class ClusterError(SfdeclareError):
     """The cluster answered with an error, or could not be reached.
 
-    ``status`` is the HTTP status (None when no response arrived), ``code`` the FabricError code.
+    ``status`` is the HTTP status (None when no response arrived), ``code`` the FabricError code, ``attempts``
+    how many times the request was sent, ``ambiguous`` whether an earlier attempt of a write may have been carried
+    out (its answer was lost), so that the applier can reconcile what the cluster then says.
     """
 
     def __init__(
@@ -68,12 +85,16 @@ class ClusterError(SfdeclareError):
         status: int | None = None,
         code: str | None = None,
         transient: bool = False,
+        attempts: int = 1,
+        ambiguous: bool = False,
     ) -> None:
         self.operation = operation
         self.status = status
         self.code = code
         self.cluster_message = message
         self.transient = transient
+        self.attempts = attempts
+        self.ambiguous = ambiguous
         detail = f"{status} {code}: " if status is not None and code else (f"{status}: " if status else "")
         super().__init__(f"{operation}: {detail}{message}")
 

@@ -190,12 +190,6 @@ def _plural(n: int, one: str, many: str) -> str:
 # --- the published JSON format -------------------------------------------------------------------------------
 
 
-def _location_json(loc: Location | None) -> dict[str, Any] | None:
-    if loc is None:
-        return None
-    return {"file": loc.file, "line": loc.line, "column": loc.column, "path": loc.path}
-
-
 def _location_from(data: Any) -> Location | None:
     if data is None:
         return None
@@ -208,18 +202,6 @@ def _effective_json(e: Effective) -> dict[str, Any]:
         "policy_from": e.policy_from,
         "suspended": e.suspended,
         "suspended_from": e.suspended_from,
-    }
-
-
-def diagnostic_json(d: Diagnostic) -> dict[str, Any]:
-    loc = d.location
-    return {
-        "severity": d.severity,
-        "message": d.message,
-        "file": loc.file if loc else None,
-        "line": loc.line if loc else None,
-        "column": loc.column if loc else None,
-        "path": loc.path if loc else None,
     }
 
 
@@ -245,7 +227,7 @@ def change_json(c: Change) -> dict[str, Any]:
         "after": c.after,
         "fields": [{"path": f.path, "before": f.before, "after": f.after} for f in c.fields],
         "reason": c.reason,
-        "location": _location_json(c.location),
+        "location": c.location.to_json() if c.location else None,
         "destructive": c.destructive,
         "depends_on": list(c.depends_on),
         "request": c.request.to_json(),
@@ -293,7 +275,7 @@ def _plan_body(plan: Plan) -> dict[str, Any]:
             {"address": e.address, "before": _effective_json(e.before), "after": _effective_json(e.after)}
             for e in plan.effective_changes
         ],
-        "diagnostics": [diagnostic_json(d) for d in plan.diagnostics],
+        "diagnostics": [d.to_json() for d in plan.diagnostics],
     }
 
 

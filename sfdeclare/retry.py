@@ -89,20 +89,4 @@ NO_RETRY = RetryPolicy(max_attempts=1)
 
 
 class ClusterRequestError(ClusterError):
-    """A ClusterError from one request, with how many attempts were made and whether an earlier attempt of a
-    write may have been carried out (``ambiguous``): the applier then reconciles a 409/404 answer."""
-
-    def __init__(
-        self,
-        operation: str,
-        message: str,
-        *,
-        status: int | None = None,
-        code: str | None = None,
-        transient: bool = False,
-        attempts: int = 1,
-        ambiguous: bool = False,
-    ) -> None:
-        super().__init__(operation, message, status=status, code=code, transient=transient)
-        self.attempts = attempts
-        self.ambiguous = ambiguous
+    """A ClusterError raised by one request (after its retries)."""

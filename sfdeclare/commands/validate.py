@@ -28,18 +28,6 @@ def _summary(diagnostics: Sequence[Diagnostic], files: int) -> str:
     return f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')} in {_plural(files, 'file')}"
 
 
-def _as_json(diagnostic: Diagnostic) -> dict[str, object]:
-    where = diagnostic.location
-    return {
-        "severity": diagnostic.severity,
-        "message": diagnostic.message,
-        "file": where.file if where else None,
-        "line": where.line if where else None,
-        "column": where.column if where else None,
-        "path": where.path if where else None,
-    }
-
-
 def _escape_data(text: str) -> str:
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
@@ -87,7 +75,7 @@ def run(paths: Sequence[str], *, fmt: str, out: TextIO, err: TextIO) -> int:
             "files": list(files),
             "errors": sum(1 for d in diagnostics if d.severity == "error"),
             "warnings": sum(1 for d in diagnostics if d.severity == "warning"),
-            "diagnostics": [_as_json(d) for d in diagnostics],
+            "diagnostics": [d.to_json() for d in diagnostics],
         }
         out.write(json.dumps(document, indent=2) + "\n")
     elif fmt == "github":

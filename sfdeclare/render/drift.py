@@ -8,8 +8,6 @@ from typing import Any
 
 from sfdeclare import __version__
 from sfdeclare.drift import CLASS_TITLES, CLASSES, DriftItem, DriftReport, summary_line
-from sfdeclare.errors import Location
-from sfdeclare.plan import diagnostic_json
 from sfdeclare.render.common import value
 
 FORMAT_VERSION = 1
@@ -27,12 +25,6 @@ _COLORS = {"changed": _YELLOW, "missing": _RED, "unmanaged": _CYAN, "suspended_o
 # --- JSON ----------------------------------------------------------------------------------------------------
 
 
-def _location_json(loc: Location | None) -> dict[str, Any] | None:
-    if loc is None:
-        return None
-    return {"file": loc.file, "line": loc.line, "column": loc.column, "path": loc.path}
-
-
 def item_json(item: DriftItem) -> dict[str, Any]:
     return {
         "class": item.drift_class,
@@ -43,7 +35,7 @@ def item_json(item: DriftItem) -> dict[str, Any]:
         "live": item.live,
         "fields": [{"path": f.path, "declared": f.after, "live": f.before} for f in item.fields],
         "message": item.message,
-        "location": _location_json(item.location),
+        "location": item.location.to_json() if item.location else None,
     }
 
 
@@ -81,7 +73,7 @@ def drift_to_json(report: DriftReport) -> dict[str, Any]:
             ],
             "line": cov.line(),
         },
-        "diagnostics": [diagnostic_json(d) for d in report.diagnostics],
+        "diagnostics": [d.to_json() for d in report.diagnostics],
     }
 
 
