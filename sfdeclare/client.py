@@ -36,8 +36,9 @@ from sfdeclare.model import (
     LiveState,
     TlsSettings,
     application_name,
-    service_name,
 )
+from sfdeclare.plan import ReadScope
+from sfdeclare.planner import read_scope
 from sfdeclare.retry import (
     ClusterRequestError,
     RetryPolicy,
@@ -521,7 +522,12 @@ _MISSING_ENTITY_CODES = frozenset({wire.APPLICATION_NOT_FOUND, wire.SERVICE_DOES
 
 
 def read_state(
-    client: Client, declaration: Declaration, *, all_applications: bool = False, parallelism: int = 10
+    client: Client,
+    declaration: Declaration,
+    *,
+    all_applications: bool = False,
+    parallelism: int = 10,
+    scope: ReadScope | None = None,
 ) -> LiveState:
     """The live state a plan of ``declaration`` needs, with the fewest requests, independent reads in parallel.
 
@@ -533,16 +539,14 @@ def read_state(
       ``all_applications``.
 
     A declared application that does not exist is left out of ``applications`` (the planner reports it).
+    ``scope`` (what a reviewed plan read) replaces what ``declaration`` asks for, so a re-read matches it.
     """
     start = client.requests
-    every_app = all_applications or declaration.scope == "cluster"
-    declared = [application_name(app.name) for app in declaration.applications.values()]
-    partition_services = [
-        service_name(app.name, svc.name)
-        for app in declaration.applications.values()
-        for svc in app.services
-        if svc.partitions
-    ]
+    if scope is None:
+        scope = read_scope(declaration, all_applications=all_applications)
+    every_app = scope.all_applications
+    declared = [application_name(app) for app in scope.applications]
+    partition_services = list(scope.partition_services)
     with ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="sfdeclare-read") as pool:
         try:
             policies = pool.submit(client.list_policies)
@@ -575,10 +579,7 @@ def read_state(
                 if not explicit.application_suspension_shown:
                     hidden.add(app_name)
             live_policies = policies.result()
-            for app_name in sorted(hidden):
-                app_decl = declaration.applications.get(app_name)
-                if app_decl is None or app_decl.settings.suspended is None:
-                    continue
+            for app_name in sorted(hidden & set(scope.suspension_probes)):
                 shown = _application_suspended(client, applications.get(app_name), suspensions)
                 if shown is not None:
                     hidden.discard(app_name)

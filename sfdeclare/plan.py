@@ -118,7 +118,9 @@ class ReadScope:
     applications: tuple[str, ...] = ()
     partition_services: tuple[str, ...] = ()
     all_applications: bool = False
-    prune_candidates: tuple[str, ...] = ()
+    prune_candidates: tuple[str, ...] = ()  # ("*",): read the mappings of every policy nothing declares
+    declared_policies: tuple[str, ...] = ()
+    suspension_probes: tuple[str, ...] = ()  # applications whose own suspension the declaration manages
 
 
 @dataclass(frozen=True)
@@ -266,6 +268,8 @@ def _plan_body(plan: Plan) -> dict[str, Any]:
             "partition_services": list(plan.read_scope.partition_services),
             "all_applications": plan.read_scope.all_applications,
             "prune_candidates": list(plan.read_scope.prune_candidates),
+            "declared_policies": list(plan.read_scope.declared_policies),
+            "suspension_probes": list(plan.read_scope.suspension_probes),
         },
         "refresh_secrets": plan.refresh_secrets,
         "summary": plan.summary(),
@@ -319,6 +323,8 @@ def plan_from_json(data: Mapping[str, Any]) -> Plan:
             partition_services=tuple(scope["partition_services"]),
             all_applications=bool(scope["all_applications"]),
             prune_candidates=tuple(scope.get("prune_candidates", [])),
+            declared_policies=tuple(scope.get("declared_policies", [])),
+            suspension_probes=tuple(scope.get("suspension_probes", [])),
         ),
         changes=tuple(_change_from(c) for c in data["actions"]),
         effective_changes=effective,

@@ -25,6 +25,8 @@ from sfdeclare.model import (
     LiveState,
     PartitionDecl,
     PolicyRef,
+    application_name,
+    service_name,
 )
 from sfdeclare.plan import (
     Action,
@@ -50,14 +52,23 @@ class PlanOptions:
 def read_scope(declaration: Declaration, *, all_applications: bool = False) -> ReadScope:
     """What a plan of ``declaration`` must read from the cluster."""
     partition_services = tuple(
-        svc.name for app in declaration.applications.values() for svc in app.services if svc.partitions
+        service_name(app.name, svc.name)
+        for app in declaration.applications.values()
+        for svc in app.services
+        if svc.partitions
     )
     prune = declaration.prune_policies
     return ReadScope(
-        applications=tuple(declaration.applications),
+        applications=tuple(application_name(app.name) for app in declaration.applications.values()),
         partition_services=partition_services,
         all_applications=all_applications or declaration.scope == "cluster",
         prune_candidates=("*",) if prune else (),
+        declared_policies=tuple(declaration.policies) if prune else (),
+        suspension_probes=tuple(
+            application_name(app.name)
+            for app in declaration.applications.values()
+            if app.settings.suspended is not None
+        ),
     )
 
 

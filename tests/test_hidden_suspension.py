@@ -81,3 +81,22 @@ def test_when_nothing_can_show_it_the_plan_acts_if_the_result_will_be_visible(tm
         p = plan(declaration, live)
         # the application gets its own mapping, so its suspension shows after apply: resume (harmless) now
         assert ("resume_backup", f"application[{APP}]") in [(c.action.value, c.address) for c in p.changes]
+
+
+def test_a_reviewed_plan_that_probed_is_not_refused_as_stale_when_applied_alone(tmp_path: Path) -> None:
+    import io
+
+    from sfdeclare.cli import main
+
+    client, config = setup(tmp_path, suspended=False)
+    client.close()
+    endpoint = f"emulator:{tmp_path / 's'}"
+    out, err = io.StringIO(), io.StringIO()
+    plan_file = str(tmp_path / "plan.json")
+    assert main(["plan", config, "--endpoint", endpoint, "--out", plan_file], out=out, err=err) == 0
+    assert "resume_backup" in Path(plan_file).read_text()
+    code = main(
+        ["apply", "--plan", plan_file], out=out, err=err
+    )  # no configuration: the plan says what to read
+    assert code == 0, err.getvalue()
+    assert "the cluster changed" not in err.getvalue()

@@ -9,7 +9,6 @@ import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from typing import Any, TextIO
 
 import jsonschema
@@ -32,13 +31,9 @@ from sfdeclare.endpoint import ENV_VAR
 from sfdeclare.errors import ApplyError, ConfigError, SfdeclareError
 from sfdeclare.interpolate import resolve_tree
 from sfdeclare.model import (
-    ApplicationDecl,
     ClusterSettings,
     Declaration,
     EntityIdStyle,
-    PartitionDecl,
-    PartitionSelector,
-    ServiceDecl,
 )
 from sfdeclare.plan import (
     FORMAT_VERSION,
@@ -46,7 +41,6 @@ from sfdeclare.plan import (
     Action,
     Change,
     Plan,
-    ReadScope,
     plan_checksum_ok,
     plan_from_json,
 )
@@ -249,19 +243,6 @@ def _reviewed_cluster(reviewed: Plan) -> ClusterSettings:
     return ClusterSettings(endpoint=reviewed.endpoint, api_version=reviewed.api_version, entity_ids=style)
 
 
-def _scope_declaration(declaration: Declaration, scope: ReadScope) -> Declaration:
-    """A declaration that reads exactly what a reviewed plan read (its applications and partition reads)."""
-    apps = {}
-    for app in scope.applications:
-        services = tuple(
-            ServiceDecl(s, partitions=(PartitionDecl(PartitionSelector("id", "*")),))
-            for s in scope.partition_services
-            if s.startswith(app + "/")
-        )
-        apps[app] = ApplicationDecl(app, services=services)
-    return replace(declaration, applications=apps, scope="cluster" if scope.all_applications else "declared")
-
-
 def _check_reviewed(
     reviewed: Plan, client: Client, declaration: Declaration, endpoint: str, parallelism: int
 ) -> None:
@@ -272,9 +253,7 @@ def _check_reviewed(
         raise ApplyError(
             "the configuration changed since this plan was made: plan again (nothing was changed)"
         )
-    live = read_live(
-        client, _scope_declaration(declaration, reviewed.read_scope), reviewed.read_scope, parallelism
-    )
+    live = read_live(client, declaration, reviewed.read_scope, parallelism)
     if live_digest(live) != reviewed.live_digest:
         raise ApplyError("the cluster changed since this plan was made: plan again (nothing was changed)")
 

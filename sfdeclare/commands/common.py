@@ -121,10 +121,10 @@ def endpoint_label(client: Client) -> str:
 
 def read_live(client: Client, declaration: Declaration, scope: ReadScope, parallelism: int) -> LiveState:
     """The live state for ``scope``; with pruning, also every entity mapped to each undeclared policy."""
-    live = read_state(client, declaration, all_applications=scope.all_applications, parallelism=parallelism)
+    live = read_state(client, declaration, parallelism=parallelism, scope=scope)
     if not scope.prune_candidates:
         return live
-    candidates = [name for name in sorted(live.policies) if name not in declaration.policies]
+    candidates = [name for name in sorted(live.policies) if name not in scope.declared_policies]
     entities = {name: tuple(client.policy_entities(name)) for name in candidates}
     return replace(live, policy_entities=entities, requests=client.requests)
 
