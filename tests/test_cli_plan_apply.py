@@ -343,3 +343,25 @@ def test_a_resealed_plan_cannot_smuggle_a_request_its_action_does_not_send(
     assert run.code == 1 and "refusing the whole plan (nothing was changed)" in run.err
     with Client(cluster["endpoint"]) as client:
         assert client.list_policies() == {}
+
+
+def test_a_pruning_plan_file_applies_alone_and_deletes_the_unused_policy(cluster: dict[str, Any]) -> None:
+    ep, cfg = cluster["endpoint"], cluster["config"]
+    assert sfd("apply", cfg, "--endpoint", ep, "--auto-approve").code == 0
+    with Client(ep) as client:
+        client.create_policy(
+            "Old",
+            {
+                **(client.get_policy("Hourly") or {}),
+                "Storage": {"StorageKind": "FileShare", "Path": "\\\\s\\o"},
+            },
+        )
+    Path(cfg).write_text("prune_policies: true\n" + Path(cfg).read_text())
+    assert sfd("plan", cfg, "--endpoint", ep, "--out", "prune.json").code == 0
+    refused = sfd("apply", "--plan", "prune.json")
+    assert refused.code == 1 and "--allow-destructive" in refused.err
+    run = sfd("apply", "--plan", "prune.json", "--allow-destructive")
+    assert run.code == 0, run.all
+    assert "applied: delete_policy policy[Old]" in run.out
+    with Client(ep) as client:
+        assert "Old" not in client.list_policies()
