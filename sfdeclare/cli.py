@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from sfdeclare import __version__
+from sfdeclare.debug import DEBUG
 from sfdeclare.errors import SfdeclareError
 
 EXIT_OK = 0
@@ -63,7 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Declarative Service Fabric periodic backup configuration: validate, plan, apply, drift.",
     )
     parser.add_argument("--version", action="version", version=f"sfdeclare {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks and request logs")
+    parser.add_argument(
+        "--debug", action="store_true", help="show tracebacks and how many requests reading the cluster took"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
@@ -290,6 +293,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         code = exc.code if isinstance(exc.code, int) else 1
         return EXIT_ERROR if code == 2 else code
     debug = bool(getattr(args, "debug", False)) or os.environ.get("SFDECLARE_DEBUG") == "1"
+    token = DEBUG.set(debug)
     try:
         return _dispatch(args, out, err)
     except KeyboardInterrupt:
@@ -305,6 +309,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
             traceback.print_exc(file=err)
         err.write(f"error: internal error: {type(exc).__name__}: {exc} (run with --debug for details)\n")
         return EXIT_ERROR
+    finally:
+        DEBUG.reset(token)
 
 
 def run() -> None:

@@ -10,6 +10,7 @@ from typing import TextIO
 
 from sfdeclare.client import Client, read_state
 from sfdeclare.config import load_declaration
+from sfdeclare.debug import DEBUG
 from sfdeclare.endpoint import resolve_endpoint
 from sfdeclare.errors import ConfigError, Diagnostic, SfdeclareError
 from sfdeclare.interpolate import resolve_tree
@@ -156,6 +157,8 @@ def plan_paths(
     with open_client(declaration, endpoint, env, parallelism, err) as client:
         live = read_live(client, declaration, scope, parallelism)
         url = endpoint_label(client)
+        if DEBUG.get():
+            err.write(f"debug: read {url} in {client.requests} requests (parallelism {parallelism})\n")
     options = PlanOptions(
         endpoint=url,
         refresh_secrets=refresh_secrets,
