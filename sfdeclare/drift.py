@@ -16,12 +16,12 @@ Secrets are never compared (``policies.canonical`` drops them) and never carried
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from sfdeclare.errors import ConfigError, Diagnostic, Location
-from sfdeclare.interpolate import resolve_tree
+from sfdeclare.interpolate import has_references
 from sfdeclare.model import (
     SECRET_FIELDS,
     ApplicationDecl,
@@ -53,7 +53,6 @@ CLASS_TITLES: dict[DriftClass, str] = {
 @dataclass(frozen=True)
 class DriftOptions:
     all_applications: bool = False
-    env: Mapping[str, str] = field(default_factory=dict)
     endpoint: str = ""
 
 
@@ -211,15 +210,24 @@ class _Drift:
     # --- policies --------------------------------------------------------------------------------------------
 
     def desired_body(self, name: str) -> dict[str, Any]:
-        """The declared body with non-secret references resolved (secrets are never compared)."""
+        """The declared body without its secrets (never compared); other references must be resolved already
+        (sfdeclare.commands.common.resolve_values), else comparing them is an error."""
         policy = self.d.policies[name]
         body = {k: v for k, v in policy.body.items()}
         storage = body.get("Storage")
         if isinstance(storage, Mapping):
             body["Storage"] = {k: v for k, v in storage.items() if k not in SECRET_FIELDS}
-        resolved = resolve_tree(body, env=self.options.env, base_dir=self.d.base_dir, where=policy.location)
-        assert isinstance(resolved, dict)
-        return resolved
+        if any(has_references(value) for value in _strings(body)):
+            raise ConfigError(
+                [
+                    Diagnostic(
+                        "error",
+                        f"policy {name} still holds ${{...}} references: resolve them first",
+                        policy.location,
+                    )
+                ]
+            )
+        return body
 
     def policies(self, referenced: Mapping[str, Location | None]) -> None:
         for name, policy in sorted(self.d.policies.items()):
@@ -562,3 +570,14 @@ def drift(declaration: Declaration, live: LiveState, options: DriftOptions | Non
     non-secret reference that cannot be resolved is an error diagnostic in the report."""
     report = _Drift(declaration, live, options or DriftOptions()).report()
     return replace(report, live_digest=live_digest(live))
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)

@@ -131,14 +131,16 @@ def test_policy_fields_are_compared_after_normalisation_secrets_excluded() -> No
     _check_formats(report)
 
 
-def test_non_secret_references_are_resolved_from_the_environment() -> None:
+def test_non_secret_references_are_resolved_from_the_environment_at_the_edge() -> None:
+    from sfdeclare.commands.common import resolve_values
+
     body = {**BODY, "Storage": {**BODY["Storage"], "ContainerName": "${env:CONTAINER}"}}
     declaration = _declaration(policies={"p": body})
-    assert drift(declaration, _live(), DriftOptions(env={"CONTAINER": "c"})).items == ()
-    changed = drift(declaration, _live(), DriftOptions(env={"CONTAINER": "other"}))
+    assert drift(resolve_values(declaration, {"CONTAINER": "c"}), _live()).items == ()
+    changed = drift(resolve_values(declaration, {"CONTAINER": "other"}), _live())
     assert [f.path for f in changed.items[0].fields] == ["Storage.ContainerName"]
     unresolved = drift(declaration, _live())
-    assert unresolved.has_errors and "CONTAINER" in str(unresolved.diagnostics[0])
+    assert unresolved.has_errors and "still holds" in str(unresolved.diagnostics[0])
 
 
 def test_missing_and_unmanaged_policies() -> None:

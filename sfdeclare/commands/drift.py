@@ -9,7 +9,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TextIO
 
-from sfdeclare.commands.common import endpoint_label, open_client, read_live, use_color, write_diagnostics
+from sfdeclare.commands.common import (
+    endpoint_label,
+    open_client,
+    read_live,
+    resolve_values,
+    use_color,
+    write_diagnostics,
+)
 from sfdeclare.config import load_declaration
 from sfdeclare.drift import DriftOptions, drift
 from sfdeclare.errors import SfdeclareError
@@ -42,8 +49,8 @@ def run(
     with open_client(declaration, endpoint, env, parallelism, err) as client:
         live = read_live(client, declaration, scope, parallelism)
         label = endpoint_label(client)
-    options = DriftOptions(all_applications=all_applications, env=env, endpoint=label)
-    report = drift(declaration, live, options)
+    options = DriftOptions(all_applications=all_applications, endpoint=label)
+    report = drift(resolve_values(declaration, env), live, options)
     write_diagnostics(report.diagnostics, err)
     out.write(render(report, fmt, color=use_color(out, env)))
     if report.has_errors:
