@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sfdeclare import __version__, routes
@@ -537,7 +537,7 @@ class _Planner:
             elif c.action is Action.DELETE_POLICY:
                 name = c.address[len("policy[") : -1]
                 deps.extend(moving_off.get(name, []))
-            out.append(_replace(c, depends_on=tuple(sorted(set(deps)))))
+            out.append(replace(c, depends_on=tuple(sorted(set(deps)))))
         return out
 
     def filter_targets(self, changes: list[Change]) -> list[Change]:
@@ -545,7 +545,7 @@ class _Planner:
         if not targets:
             return changes
         by_id = {c.id: c for c in changes}
-        keep = {c.id for c in changes if any(_within(c, t) for t in targets)}
+        keep = {c.id for c in changes if any(_address_within(c.address, t) for t in targets)}
         pending = list(keep)
         while pending:
             for dep in by_id[pending.pop()].depends_on:
@@ -618,12 +618,6 @@ def _shown(body: Mapping[str, Any]) -> dict[str, Any]:
     return {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in body.items()}
 
 
-def _replace(change: Change, **kwargs: Any) -> Change:
-    from dataclasses import replace
-
-    return replace(change, **kwargs)
-
-
 def _address_within(address: str, target: str) -> bool:
     if address == target:
         return True
@@ -635,10 +629,6 @@ def _address_within(address: str, target: str) -> bool:
             if not address.startswith("policy[") and body.startswith(inner + "/"):
                 return True
     return False
-
-
-def _within(change: Change, target: str) -> bool:
-    return _address_within(change.address, target)
 
 
 def plan(declaration: Declaration, live: LiveState, options: PlanOptions | None = None) -> Plan:
