@@ -24,19 +24,16 @@ from sfdeclare.errors import ConfigError, Diagnostic, Location
 from sfdeclare.interpolate import has_references
 from sfdeclare.model import (
     SECRET_FIELDS,
-    ApplicationDecl,
     Declaration,
     EntityRef,
     LevelSettings,
-    LiveApplication,
-    LiveService,
     LiveState,
-    PartitionDecl,
     PolicyRef,
 )
 from sfdeclare.plan import FieldChange
 from sfdeclare.planner import effective, live_digest
 from sfdeclare.policies import field_changes
+from sfdeclare.resolve import resolve_declaration
 
 DriftClass = Literal["changed", "missing", "unmanaged", "suspended_out_of_band"]
 Subject = Literal["policy", "mapping", "suspension", "application", "service", "partition"]
@@ -291,104 +288,20 @@ class _Drift:
 
     def resolve(self) -> list[tuple[EntityRef, LevelSettings]]:
         """Every declared level that exists live; the ones that do not are ``missing`` drift."""
-        levels: list[tuple[EntityRef, LevelSettings]] = []
-        for app in self.d.applications.values():
-            live_app = self.live.applications.get(app.name)
-            if live_app is None:
-                self.add(
-                    "missing",
-                    "application",
-                    EntityRef(app.name).address,
-                    _declared_settings(app.settings),
-                    None,
-                    "declared and does not exist on the cluster",
-                    application=app.name,
-                    location=app.settings.location,
-                )
-                continue
-            levels.append((EntityRef(app.name), app.settings))
-            self.services(app, live_app, levels)
-        return levels
-
-    def services(
-        self,
-        app: ApplicationDecl,
-        live_app: LiveApplication,
-        levels: list[tuple[EntityRef, LevelSettings]],
-    ) -> None:
-        for svc in app.services:
-            live_svc = live_app.service(svc.name)
-            ref = EntityRef(app.name, svc.name)
-            if live_svc is None:
-                self.add(
-                    "missing",
-                    "service",
-                    ref.address,
-                    _declared_settings(svc.settings),
-                    None,
-                    "declared and does not exist on the cluster",
-                    application=app.name,
-                    location=svc.settings.location,
-                )
-                continue
-            self.check_eligible(live_svc, svc.settings, ref.address)
-            levels.append((ref, svc.settings))
-            for part in svc.partitions:
-                pid = self.partition(app.name, live_svc, part)
-                if pid is not None:
-                    self.check_eligible(live_svc, part.settings, f"partition[{svc.name}/{pid}]")
-                    levels.append((EntityRef(app.name, svc.name, pid), part.settings))
-
-    def check_eligible(self, svc: LiveService, settings: LevelSettings, what: str) -> None:
-        if settings.policy is not None and not svc.backup_eligible:
-            kind = "stateless" if svc.kind == "Stateless" else "stateful without persisted state"
-            self.diagnostics.append(
-                Diagnostic(
-                    "error",
-                    f"{what} is {kind}: Service Fabric backs up only stateful services with persisted state",
-                    settings.policy_location or settings.location,
-                )
-            )
-
-    def partition(self, app: str, svc: LiveService, part: PartitionDecl) -> str | None:
-        sel = part.selector
-        loc = part.settings.location
-        address = f"partition[{svc.name}/{sel}]"
-        if svc.partitions is None:
-            self.diagnostics.append(
-                Diagnostic("error", f"the partitions of {svc.name} were not read from the cluster", loc)
-            )
-            return None
-        if sel.kind == "id":
-            wanted = str(sel.value).lower()
-            found = [p for p in svc.partitions if p.id.lower() == wanted]
-        elif sel.kind == "name":
-            found = [p for p in svc.partitions if p.kind == "Named" and p.name == str(sel.value)]
-        else:
-            found = [p for p in svc.partitions if p.kind == "Int64Range" and p.low_key == int(sel.value)]
-        if not found:
+        resolution = resolve_declaration(self.d, self.live)
+        for gone in resolution.missing:
             self.add(
                 "missing",
-                "partition",
-                address,
-                _declared_settings(part.settings),
+                gone.subject,
+                gone.address,
+                _declared_settings(gone.settings),
                 None,
-                f"no partition of {svc.name} matches {sel}",
-                application=app,
-                location=loc,
+                gone.message,
+                application=gone.application,
+                location=gone.settings.location,
             )
-            return None
-        if len(found) > 1:
-            ids = ", ".join(p.id for p in found)
-            self.diagnostics.append(
-                Diagnostic(
-                    "error",
-                    f"{len(found)} partitions of {svc.name} match {sel} ({ids}): select one by id",
-                    loc,
-                )
-            )
-            return None
-        return found[0].id
+        self.diagnostics.extend(resolution.errors)
+        return [(level.ref, level.settings) for level in resolution.levels]
 
     def mappings(self, levels: list[tuple[EntityRef, LevelSettings]]) -> None:
         declared = {ref: s for ref, s in levels if s.policy is not None}

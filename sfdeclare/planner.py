@@ -21,9 +21,7 @@ from sfdeclare.model import (
     EntityRef,
     LevelSettings,
     LiveApplication,
-    LiveService,
     LiveState,
-    PartitionDecl,
     PolicyRef,
     application_name,
     service_name,
@@ -39,6 +37,7 @@ from sfdeclare.plan import (
     ordered,
 )
 from sfdeclare.policies import canonical, field_changes, request_body
+from sfdeclare.resolve import Level, resolve_declaration
 
 
 @dataclass(frozen=True)
@@ -122,14 +121,6 @@ def _where(loc: Location | None) -> str:
     return f" ({loc})" if loc is not None else ""
 
 
-@dataclass(frozen=True)
-class _Level:
-    """A declared level resolved against the cluster."""
-
-    ref: EntityRef
-    settings: LevelSettings
-
-
 class _Planner:
     def __init__(self, declaration: Declaration, live: LiveState, options: PlanOptions) -> None:
         self.d = declaration
@@ -150,15 +141,16 @@ class _Planner:
 
     # --- resolving the declaration against the cluster ----------------------------------------------------
 
-    def resolve_levels(self) -> list[_Level]:
-        levels: list[_Level] = []
+    def resolve_levels(self) -> list[Level]:
+        """The declared levels on the cluster; a declared entity the cluster lacks is an error here."""
+        resolution = resolve_declaration(self.d, self.live)
+        for gone in resolution.missing:
+            self.error(gone.message, gone.settings.location)
+        self.diagnostics.extend(resolution.errors)
         for app in self.d.applications.values():
-            live_app = self.live.applications.get(app.name)
-            if live_app is None:
-                self.error(f"application {app.name} does not exist on the cluster", app.settings.location)
-                continue
-            levels.append(_Level(EntityRef(app.name), app.settings))
-            services = live_app.services
+            services = (
+                self.live.applications[app.name].services if app.name in self.live.applications else None
+            )
             if (
                 app.settings.policy is not None
                 and services is not None
@@ -169,53 +161,7 @@ class _Planner:
                     "its policy protects nothing",
                     app.settings.policy_location,
                 )
-            for svc in app.services:
-                live_svc = live_app.service(svc.name)
-                if live_svc is None:
-                    self.error(
-                        f"service {svc.name} does not exist on the cluster (application {app.name})",
-                        svc.settings.location,
-                    )
-                    continue
-                self.check_eligible(live_svc, svc.settings, f"service {svc.name}")
-                levels.append(_Level(EntityRef(app.name, svc.name), svc.settings))
-                for part in svc.partitions:
-                    pid = self.resolve_partition(live_svc, part)
-                    if pid is None:
-                        continue
-                    self.check_eligible(live_svc, part.settings, f"partition {svc.name}/{pid}")
-                    levels.append(_Level(EntityRef(app.name, svc.name, pid), part.settings))
-        return levels
-
-    def check_eligible(self, svc: LiveService, settings: LevelSettings, what: str) -> None:
-        if settings.policy is not None and not svc.backup_eligible:
-            kind = "stateless" if svc.kind == "Stateless" else "stateful without persisted state"
-            self.error(
-                f"{what} is {kind}: Service Fabric backs up only stateful services with persisted state",
-                settings.policy_location or settings.location,
-            )
-
-    def resolve_partition(self, svc: LiveService, part: PartitionDecl) -> str | None:
-        sel = part.selector
-        loc = part.settings.location
-        if svc.partitions is None:
-            self.error(f"the partitions of {svc.name} were not read from the cluster", loc)
-            return None
-        if sel.kind == "id":
-            wanted = str(sel.value).strip("{}").lower()
-            found = [p for p in svc.partitions if p.id.lower() == wanted]
-        elif sel.kind == "name":
-            found = [p for p in svc.partitions if p.kind == "Named" and p.name == str(sel.value)]
-        else:
-            found = [p for p in svc.partitions if p.kind == "Int64Range" and p.low_key == int(sel.value)]
-        if not found:
-            self.error(f"no partition of {svc.name} matches {sel}", loc)
-            return None
-        if len(found) > 1:
-            ids = ", ".join(p.id for p in found)
-            self.error(f"{len(found)} partitions of {svc.name} match {sel} ({ids}): select one by id", loc)
-            return None
-        return found[0].id
+        return list(resolution.levels)
 
     # --- policies ----------------------------------------------------------------------------------------
 
@@ -334,7 +280,7 @@ class _Planner:
         if self.d.scope == "cluster" or self.options.all_applications:
             self.managed_apps |= set(self.live.configured_applications)
 
-        desired_map: dict[EntityRef, tuple[str, _Level]] = {}
+        desired_map: dict[EntityRef, tuple[str, Level]] = {}
         referenced: dict[str, Location | None] = {}
         for level in levels:
             if level.settings.policy is not None:
@@ -387,7 +333,7 @@ class _Planner:
 
     def plan_mapping_changes(
         self,
-        desired_map: Mapping[EntityRef, tuple[str, _Level]],
+        desired_map: Mapping[EntityRef, tuple[str, Level]],
         settings_by_ref: Mapping[EntityRef, LevelSettings],
     ) -> None:
         for ref, (policy, level) in desired_map.items():
@@ -444,7 +390,7 @@ class _Planner:
                 )
             )
 
-    def plan_suspensions(self, levels: list[_Level], after: Mapping[EntityRef, str]) -> frozenset[EntityRef]:
+    def plan_suspensions(self, levels: list[Level], after: Mapping[EntityRef, str]) -> frozenset[EntityRef]:
         suspended = set(self.live.suspensions)
         apps_with_mapping_after = {ref.application for ref in after}
         resumed_apps = {
@@ -498,7 +444,7 @@ class _Planner:
         return frozenset(suspended)
 
     def check_overrides(
-        self, levels: list[_Level], desired_map: Mapping[EntityRef, tuple[str, _Level]]
+        self, levels: list[Level], desired_map: Mapping[EntityRef, tuple[str, Level]]
     ) -> None:
         desired = {ref: pol for ref, (pol, _) in desired_map.items()}
         for level in levels:

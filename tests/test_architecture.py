@@ -19,6 +19,7 @@ PURE = [
     "interpolate",
     "policies",
     "planner",
+    "resolve",
     "applier",
     "drift",
     "importer",

@@ -470,3 +470,22 @@ def test_partition_ids_may_be_written_with_braces_and_in_any_case() -> None:
     )
     p = plan(d, live({EntityRef(APP): "Daily"}, partitions=True))
     assert actions(p) == [("enable_backup", f"partition[{SVC}/{P2}]")]
+
+
+def test_drift_and_plan_resolve_the_same_levels() -> None:
+    """One resolution serves both: a braces-and-case partition id is found by drift as by the planner."""
+    from sfdeclare.drift import drift
+
+    d = decl(
+        settings("Daily"),
+        (
+            ServiceDecl(
+                SVC,
+                partitions=(
+                    PartitionDecl(PartitionSelector("id", "{" + P2.upper() + "}"), settings("Daily")),
+                ),
+            ),
+        ),
+    )
+    report = drift(d, live({EntityRef(APP): "Daily"}, partitions=True))
+    assert [(i.drift_class, i.address) for i in report.items] == [("missing", f"partition[{SVC}/{P2}]")]
