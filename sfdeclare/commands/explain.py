@@ -8,9 +8,10 @@ from typing import TextIO
 
 from sfdeclare.commands.common import plan_paths, write_diagnostics
 from sfdeclare.errors import Location, SfdeclareError
-from sfdeclare.model import Declaration, EntityRef, LevelSettings, LiveService, LiveState, PartitionSelector
+from sfdeclare.model import Declaration, EntityRef, LevelSettings, LiveState
 from sfdeclare.plan import Effective
 from sfdeclare.planner import effective, parse_entity_address, state_after
+from sfdeclare.resolve import resolve_declaration
 
 
 def _application_of(name: str, candidates: Sequence[str]) -> str:
@@ -22,31 +23,11 @@ def _application_of(name: str, candidates: Sequence[str]) -> str:
 
 
 def _settings_at(declaration: Declaration, ref: EntityRef, live: LiveState) -> LevelSettings | None:
-    app = declaration.applications.get(ref.application)
-    if app is None:
-        return None
-    if ref.service is None:
-        return app.settings
-    for svc in app.services:
-        if svc.name != ref.service:
-            continue
-        if ref.partition is None:
-            return svc.settings
-        live_app = live.applications.get(ref.application)
-        live_svc = live_app.service(svc.name) if live_app else None
-        for part in svc.partitions:
-            if _selects(part.selector, ref.partition, live_svc):
-                return part.settings
+    """What the file says at exactly this entity's level, if it names it."""
+    for level in resolve_declaration(declaration, live).levels:
+        if level.ref == ref:
+            return level.settings
     return None
-
-
-def _selects(selector: PartitionSelector, partition_id: str, svc: LiveService | None) -> bool:
-    if selector.kind == "id":
-        return str(selector.value).strip("{}").lower() == partition_id.lower()
-    for p in svc.partitions or () if svc else ():
-        if p.id == partition_id:
-            return p.name == selector.value if selector.kind == "name" else p.low_key == selector.value
-    return False
 
 
 def _why(loc: Location | None) -> str:
