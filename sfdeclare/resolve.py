@@ -57,7 +57,9 @@ def resolve_declaration(declaration: Declaration, live: LiveState) -> Resolution
         live_app = live.applications.get(app.name)
         if live_app is None:
             message = f"application {app.name} does not exist on the cluster"
-            missing.append(Missing("application", EntityRef(app.name).address, app.name, app.settings, message))
+            missing.append(
+                Missing("application", EntityRef(app.name).address, app.name, app.settings, message)
+            )
             continue
         levels.append(Level(EntityRef(app.name), app.settings))
         for svc in app.services:
@@ -86,7 +88,9 @@ def _select(svc: LiveService, part: PartitionDecl, errors: list[Diagnostic]) -> 
     sel = part.selector
     loc = part.settings.location
     if svc.partitions is None:
-        errors.append(Diagnostic("error", f"the partitions of {svc.name} were not read from the cluster", loc))
+        errors.append(
+            Diagnostic("error", f"the partitions of {svc.name} were not read from the cluster", loc)
+        )
         return ""
     if sel.kind == "id":
         wanted = str(sel.value).strip("{}").lower()
