@@ -14,11 +14,12 @@ export SFDECLARE_ENDPOINT="emulator:$work/cluster.state"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "validate every example (offline)"
-sfd validate examples/calc/sfdeclare.yaml examples/overrides/sfdeclare.yaml examples/fileshare/sfdeclare.yaml
-sfd validate examples/split/*.yaml
+for example in examples/calc examples/overrides examples/fileshare examples/split; do
+  sfd validate "$example"   # each example is its own configuration
+done
 
 step "a local cluster: the emulator, with the applications of examples/overrides"
-sfd emulator init --state "$work/cluster.state" --topology examples/overrides/topology.yaml
+sfd emulator init --state "$work/cluster.state" --topology examples/overrides/cluster/topology.yaml
 
 step "plan: what would change, and why"
 sfd plan examples/overrides/sfdeclare.yaml --out "$work/plan.json"

@@ -256,7 +256,7 @@ def test_the_recipes_branch_only_on_documented_exit_codes() -> None:
 @pytest.fixture
 def calc_cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     state = tmp_path / "cluster.state"
-    init_state(str(state), str(CALC / "topology.yaml"))
+    init_state(str(state), str(CALC / "cluster" / "topology.yaml"))
     monkeypatch.setenv("BACKUP_STORE_1", "DefaultEndpointsProtocol=https;AccountName=ci;AccountKey=k")
     monkeypatch.delenv("SFDECLARE_ENDPOINT", raising=False)
     return f"emulator:{state}"
@@ -306,7 +306,7 @@ def test_the_pre_commit_hook_runs_validate_on_the_files_it_is_given() -> None:
     assert argv[0] == "validate" and parse_error(argv) is None
     valid = [*entry[1:], *hook.get("args", []), str(CALC / "sfdeclare.yaml")]
     assert _run(*valid) == 0
-    invalid = [*entry[1:], *hook.get("args", []), str(CALC / "topology.yaml")]
+    invalid = [*entry[1:], *hook.get("args", []), str(CALC / "cluster" / "topology.yaml")]
     assert _run(*invalid) == 1  # a topology is not a configuration: the hook must not be given one
 
 
@@ -318,7 +318,7 @@ def test_the_pre_commit_hook_runs_validate_on_the_files_it_is_given() -> None:
         ("sfdeclare/policies.yaml", True),
         ("infra/sfdeclare/apps/calc.yaml", True),
         ("sfdeclare-prod.yaml", True),
-        ("examples/calc/topology.yaml", False),
+        ("examples/calc/cluster/topology.yaml", False),
         (".github/workflows/sfdeclare.yml", False),
         ("azure-pipelines.yml", False),
         ("sfdeclare/README.md", False),
@@ -355,7 +355,7 @@ def rehearsal(tmp_path: Path) -> dict[str, str]:
     (tmp_path / "sfdeclare").mkdir()
     shutil.copy2(CALC / "sfdeclare.yaml", tmp_path / "sfdeclare" / "calc.yaml")
     state = tmp_path / "cluster.state"
-    init_state(str(state), str(CALC / "topology.yaml"))
+    init_state(str(state), str(CALC / "cluster" / "topology.yaml"))
     env = {
         "PATH": f"{_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         "HOME": str(tmp_path),

@@ -39,7 +39,7 @@ def test_a_plan_made_with_a_relative_emulator_path_applies(
         "--state",
         "rel.state",
         "--topology",
-        str(root / "examples/calc/topology.yaml"),
+        str(root / "examples/calc/cluster/topology.yaml"),
     ]
     assert main(args, out=out, err=err) == 0
     assert (

@@ -17,9 +17,9 @@ EXAMPLES = Path(__file__).parent.parent / "examples"
 
 # example directory -> (configuration path inside it, topology file inside it)
 CASES = {
-    "calc": ("sfdeclare.yaml", "topology.yaml"),
-    "overrides": ("sfdeclare.yaml", "topology.yaml"),
-    "fileshare": ("sfdeclare.yaml", "topology.yaml"),
+    "calc": (".", "cluster/topology.yaml"),
+    "overrides": (".", "cluster/topology.yaml"),
+    "fileshare": (".", "cluster/topology.yaml"),
     "split": (".", "topology.json"),
 }
 FAKE_SECRET = "FAKE-SECRET-VALUE-for-examples"

@@ -17,9 +17,9 @@ from sfdeclare.model import EntityRef
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "data" / "golden"
 EXAMPLES = {
-    "calc": ("examples/calc/sfdeclare.yaml", "examples/calc/topology.yaml"),
-    "overrides": ("examples/overrides/sfdeclare.yaml", "examples/overrides/topology.yaml"),
-    "fileshare": ("examples/fileshare/sfdeclare.yaml", "examples/fileshare/topology.yaml"),
+    "calc": ("examples/calc/sfdeclare.yaml", "examples/calc/cluster/topology.yaml"),
+    "overrides": ("examples/overrides/sfdeclare.yaml", "examples/overrides/cluster/topology.yaml"),
+    "fileshare": ("examples/fileshare/sfdeclare.yaml", "examples/fileshare/cluster/topology.yaml"),
 }
 ENV = (
     "BACKUP_STORE_1",
