@@ -36,6 +36,7 @@ def _cli(*args: str) -> tuple[int, str]:
 def test_every_example_is_tested() -> None:
     """Every directory with a topology is a configuration example (examples/ci holds CI workflows)."""
     with_topology = {p.parent.name for p in EXAMPLES.glob("*/topology.*")}
+    with_topology |= {p.parent.parent.name for p in EXAMPLES.glob("*/cluster/topology.*")}
     assert sorted(with_topology) == sorted(CASES)
 
 
