@@ -6,14 +6,12 @@ segments are always application, service, partition. Ids arrive as ``App~Svc`` o
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from sfdeclare.emulator import fabric_errors as fe
 from sfdeclare.emulator.fabric_errors import FabricFault
 from sfdeclare.emulator.state import Assignment, PartitionRow, ServiceRow, Tx
-
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+from sfdeclare.emulator.topology import is_guid
 
 
 @dataclass(frozen=True)
@@ -53,10 +51,6 @@ def app_key(app: str) -> str:
 
 def service_key(app: str, service: str) -> str:
     return app_key(app) + "/" + service[len(app) + 1 :].replace("/", "$")
-
-
-def is_guid(text: str) -> bool:
-    return bool(_GUID.match(text))
 
 
 def name_from_id(raw: str, what: str) -> str:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from sfdeclare.emulator import fabric_errors as fe
-from sfdeclare.emulator.entities import is_guid, name_from_id
+from sfdeclare.emulator.entities import name_from_id
 from sfdeclare.emulator.fabric_errors import FabricFault
 from sfdeclare.emulator.state import ApplicationRow, PartitionRow, ServiceRow, Tx
+from sfdeclare.emulator.topology import is_guid
 
 
 def entity_id(name: str) -> str:

@@ -28,6 +28,10 @@ _BAD_NAME_CHARS = re.compile(r"[~$?#%\\\s\x00-\x1f]")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
+def is_guid(text: str) -> bool:
+    return bool(_GUID.match(text))
+
+
 @dataclass(frozen=True)
 class Partition:
     id: str
@@ -365,7 +369,7 @@ def _partition(raw: Any, service: str, index: int, where: str, check: _Checker) 
         return None
     check.keys(raw, where, ("id", "kind", "low_key", "high_key", "name"))
     pid = raw.get("id", derived_partition_id(service, index))
-    if not isinstance(pid, str) or not _GUID.match(pid):
+    if not isinstance(pid, str) or not is_guid(pid):
         check.error(f"{where}.id", f"partition id must be a GUID, not {pid!r}")
         return None
     default_kind = "Int64Range" if "low_key" in raw else "Named" if "name" in raw else "Singleton"
