@@ -16,7 +16,7 @@ from typing import TextIO
 
 from sfdeclare import __version__
 from sfdeclare.debug import DEBUG
-from sfdeclare.errors import SfdeclareError
+from sfdeclare.errors import DiagnosticsError, SfdeclareError
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -270,10 +270,10 @@ def _dispatch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def report_error(exc: SfdeclareError, err: TextIO) -> None:
     """Every diagnostic an error carries, one per line (file:line:col first), then nothing else."""
-    diagnostics = getattr(exc, "diagnostics", ())
-    if not diagnostics:
+    if not isinstance(exc, DiagnosticsError) or not exc.diagnostics:
         err.write(f"error: {exc}\n")
         return
+    diagnostics = exc.diagnostics
     for d in diagnostics:
         err.write(f"{d}\n")
     errors = sum(1 for d in diagnostics if d.severity == "error")

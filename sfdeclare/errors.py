@@ -58,15 +58,23 @@ class SfdeclareError(Exception):
     """Base of every expected failure; the CLI prints it on one line and exits 1."""
 
 
-class ConfigError(SfdeclareError):
-    """The configuration (or another input file) is invalid. Carries every diagnostic found."""
+class DiagnosticsError(SfdeclareError):
+    """An error that carries every diagnostic found (errors and warnings), not only the first."""
+
+    empty_message = "invalid input"
 
     def __init__(self, diagnostics: list[Diagnostic] | tuple[Diagnostic, ...]) -> None:
         self.diagnostics = tuple(diagnostics)
         errors = [d for d in self.diagnostics if d.severity == "error"]
-        first = str(errors[0]) if errors else "invalid configuration"
+        first = str(errors[0]) if errors else self.empty_message
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         super().__init__(first + more)
+
+
+class ConfigError(DiagnosticsError):
+    """The configuration (or another input file) is invalid."""
+
+    empty_message = "invalid configuration"
 
 
 class ClusterError(SfdeclareError):
@@ -99,15 +107,10 @@ class ClusterError(SfdeclareError):
         super().__init__(f"{operation}: {detail}{message}")
 
 
-class PlanError(SfdeclareError):
+class PlanError(DiagnosticsError):
     """The declaration cannot be planned against this cluster (checks only the live cluster can answer)."""
 
-    def __init__(self, diagnostics: list[Diagnostic] | tuple[Diagnostic, ...]) -> None:
-        self.diagnostics = tuple(diagnostics)
-        errors = [d for d in self.diagnostics if d.severity == "error"]
-        first = str(errors[0]) if errors else "the plan has errors"
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        super().__init__(first + more)
+    empty_message = "the plan has errors"
 
 
 class ApplyError(SfdeclareError):
