@@ -60,6 +60,10 @@ class EmulatorError(SfdeclareError):
     """The emulator cannot start (bad options, unusable certificates, address in use)."""
 
 
+LINGER_SECONDS = 1.0
+LINGER_BYTES = 8 * 1024 * 1024
+
+
 class _BadRequest(Exception):
     """The request cannot be parsed; the connection is answered once and closed."""
 
@@ -88,6 +92,7 @@ class _Handler(StreamRequestHandler):
             except _BadRequest as bad:
                 fault = FabricFault(fe.INVALID_ARG, bad.message, status=bad.status)
                 self._send(error_response(fault), method="", close=True)
+                self._linger()
                 return
             except (OSError, TimeoutError):
                 return
@@ -111,6 +116,7 @@ class _Handler(StreamRequestHandler):
             body = self._body(headers)
         except FabricFault as fault:
             self._send(error_response(fault), method, close=True)
+            self._linger()
             return False
         response = self.server.app.handle(Request(method, target, headers, body))
         if response.reset:
@@ -121,6 +127,22 @@ class _Handler(StreamRequestHandler):
             return self._chaos(chaos, response, method)
         self._send(response, method, close=not keep_alive)
         return keep_alive
+
+    def _linger(self) -> None:
+        """After answering a request it did not read whole, read (a bounded amount of) what the client still
+        sends before closing: closing with unread input resets the connection, and a reset can destroy the
+        answer before the client reads it."""
+        try:
+            self.connection.shutdown(socket.SHUT_WR)
+            self.connection.settimeout(LINGER_SECONDS)
+            drained = 0
+            while drained < LINGER_BYTES:
+                chunk = self.connection.recv(65536)
+                if not chunk:
+                    break
+                drained += len(chunk)
+        except OSError:
+            pass
 
     def _chaos(self, mode: str, response: Response, method: str) -> bool:
         if mode == "hang":

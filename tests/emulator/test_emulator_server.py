@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import ssl
@@ -24,7 +25,9 @@ def raw_exchange(server: EmulatorServer, data: bytes) -> tuple[int, dict[str, st
     """Send raw bytes on a fresh connection; return the first response's status, headers and body."""
     host, port = server.url.removeprefix("http://").rsplit(":", 1)
     with socket.create_connection((host, int(port)), timeout=10) as sock:
-        sock.sendall(data)
+        # the server may answer and close before it has read an oversized request: read its answer anyway
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            sock.sendall(data)
         received = b""
         while b"\r\n\r\n" not in received:
             chunk = sock.recv(65536)
