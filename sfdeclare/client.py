@@ -1,4 +1,4 @@
-"""The REST client: the only module (besides the emulator) that imports httpx.
+"""The REST client: with its transport (connections.py) the only modules besides the emulator that speak HTTP.
 
 Typed calls for everything the planner, applier, drift and import need; paging, retries, TLS and auth. Errors
 from below (httpx, ssl, sockets, FabricError bodies) are translated here, once, into ClusterError lines that say
@@ -14,15 +14,18 @@ import ssl
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 
-from sfdeclare import interpolate, routes, wire
+from sfdeclare import __version__, interpolate, routes, wire
+from sfdeclare.connections import ConnectionStack
 from sfdeclare.endpoint import Endpoint, parse_endpoint
 from sfdeclare.errors import ClusterError, ConfigError, Diagnostic
 from sfdeclare.model import (
@@ -104,7 +107,7 @@ class Client:
         self._lock = threading.Lock()
         self._requests = 0
         self._token: list[str] = []  # scrubbed from every message, like the secrets of a request body
-        headers = {"Accept": "application/json"}
+        headers = [("Accept", "application/json"), ("User-Agent", f"sfdeclare/{__version__}")]
         if self.settings.token:
             token = interpolate.resolve(
                 self.settings.token, env=self.env, base_dir=base_dir, where=self.settings.location
@@ -122,28 +125,38 @@ class Client:
                         )
                     ]
                 )
-            headers["Authorization"] = f"Bearer {token}"
+            headers.append(("Authorization", f"Bearer {token}"))
             self._token = [token]
             if not self.endpoint.is_https and self.endpoint.kind == "http":
                 self._warn(f"warning: sending cluster.token over plain http to {self.endpoint.url}")
-        # httpx would load certifi's CA bundle for every client (0.1 s of CPU); plain http never uses it
-        verify: ssl.SSLContext | bool = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        if transport is None and self.endpoint.kind == "emulator":
-            transport = self._emulator_transport()
-        elif transport is None and self.endpoint.is_https:
-            verify = build_ssl_context(self._resolved_tls(), base_dir, self._warn)
-        elif self.endpoint.kind == "http" and self.settings.tls != TlsSettings():
-            self._warn(f"warning: cluster.tls is set but {self.endpoint.url} is plain http: it is not used")
-        size = max(1, parallelism)
-        self._http = httpx.Client(
-            base_url=self.endpoint.url,
-            headers=headers,
-            transport=transport,
-            verify=verify,
-            timeout=httpx.Timeout(answer_timeout(timeout), connect=CONNECT_TIMEOUT),
-            limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
-            trust_env=self.endpoint.kind == "http",
-        )
+        self._headers = headers
+        wait = answer_timeout(timeout)
+        self._extensions = {
+            "timeout": {"connect": CONNECT_TIMEOUT, "read": wait, "write": wait, "pool": wait}
+        }
+        self._transport = transport or self._network_transport(max(1, parallelism))
+
+    def _network_transport(self, size: int) -> httpx.BaseTransport:
+        """The in-process emulator, a proxy named by the environment, or kept-alive connections of our own."""
+        if self.endpoint.kind == "emulator":
+            return self._emulator_transport()
+        if self.endpoint.is_https:
+            context = build_ssl_context(self._resolved_tls(), self.base_dir, self._warn)
+        else:
+            if self.settings.tls != TlsSettings():
+                self._warn(
+                    f"warning: cluster.tls is set but {self.endpoint.url} is plain http: it is not used"
+                )
+            context = None
+        proxy = environment_proxy(self.endpoint.url)
+        if proxy is not None:
+            return httpx.HTTPTransport(
+                proxy=proxy,
+                # httpx would load certifi's CA bundle (0.1 s of CPU) for a context plain http never uses
+                verify=context or ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT),
+                limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
+            )
+        return ConnectionStack(self.endpoint.url, ssl_context=context, max_idle=size)
 
     def _resolved_tls(self) -> TlsSettings:
         """TLS settings with their ``${env:...}`` / ``${file:...}`` references resolved (paths and thumbprint)."""
@@ -181,7 +194,7 @@ class Client:
             return self._requests
 
     def close(self) -> None:
-        self._http.close()
+        self._transport.close()
 
     def __enter__(self) -> Client:
         return self
@@ -207,7 +220,12 @@ class Client:
             )
             secrets += _sensitive_values(req.body, resolved)
             content = json.dumps(resolved, separators=(",", ":")).encode()
-        headers = {"Content-Type": "application/json"} if content is not None else {}
+        headers = (
+            [*self._headers, ("Content-Type", "application/json")] if content is not None else self._headers
+        )
+        url = self.endpoint.url + req.path
+        if req.query:
+            url += "?" + urlencode(req.query, quote_via=quote)
         started = self.retry.clock()
         attempt = 0
         ambiguous = False
@@ -215,11 +233,16 @@ class Client:
             attempt += 1
             with self._lock:
                 self._requests += 1
+            request = httpx.Request(
+                req.method, url, headers=headers, content=content, extensions=self._extensions
+            )
             try:
-                with self._http.stream(
-                    req.method, req.path, params=list(req.query), content=content, headers=headers
-                ) as response:
+                response = self._transport.handle_request(request)
+                response.request = request
+                try:
                     raw = self._read_answer(response)
+                finally:
+                    response.close()
             except _AnswerTooLarge:
                 raise ClusterRequestError(
                     req.operation,
@@ -684,6 +707,16 @@ def _reason(exc: BaseException) -> str:
 
 def _host(url: str) -> str:
     return httpx.URL(url).host
+
+
+def environment_proxy(url: str) -> str | None:
+    """The proxy ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY`` names for ``url``, unless ``NO_PROXY`` exempts it."""
+    proxies = urllib.request.getproxies_environment()
+    parts = urlsplit(url)
+    # proxy_bypass_environment is in every CPython since 2.x, though typeshed leaves it out
+    if urllib.request.proxy_bypass_environment(parts.hostname or "", proxies):  # type: ignore[attr-defined]
+        return None
+    return proxies.get(parts.scheme) or proxies.get("all")
 
 
 def _sensitive_values(original: Any, resolved: Any, key: str = "") -> list[str]:

@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "sfdeclare"
-EDGES = ("sfdeclare.client", "sfdeclare.emulator", "sfdeclare.commands", "sfdeclare.cli")
+EDGES = (
+    "sfdeclare.client",
+    "sfdeclare.connections",
+    "sfdeclare.emulator",
+    "sfdeclare.commands",
+    "sfdeclare.cli",
+)
 PURE = [
     "errors",
     "model",
@@ -49,18 +55,18 @@ def test_pure_modules_import_no_edge_and_no_http(name: str) -> None:
         bad = {
             i
             for i in imports(path)
-            if i.startswith(EDGES) or i.split(".")[0] in ("httpx", "socket", "sqlite3")
+            if i.startswith(EDGES) or i.split(".")[0] in ("httpx", "httpcore", "socket", "sqlite3")
         }
         assert not bad, f"{path.name} imports {sorted(bad)}"
 
 
-def test_only_the_client_and_the_emulator_import_httpx() -> None:
+def test_only_the_client_its_connections_and_the_emulator_speak_http() -> None:
     users = {
         str(path.relative_to(PACKAGE))
         for path in PACKAGE.rglob("*.py")
-        if any(i.split(".")[0] == "httpx" for i in imports(path))
+        if any(i.split(".")[0] in ("httpx", "httpcore") for i in imports(path))
     }
-    assert {u for u in users if not u.startswith("emulator/")} == {"client.py"}
+    assert {u for u in users if not u.startswith("emulator/")} == {"client.py", "connections.py"}
 
 
 def test_the_emulator_shares_no_code_with_the_client_codec() -> None:
