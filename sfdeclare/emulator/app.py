@@ -240,8 +240,17 @@ class EmulatorApp:
             self.stats.reset()
             return _empty(200)
         self.stats.count(route.template)
-        if self.latency_ms > 0:
-            time.sleep(self.latency_ms / 1000)
+        if self.latency_ms <= 0:
+            return self._answer(route, split.query, request)
+        # The latency is a floor, as a cluster's round trip includes its own work: answer no sooner than
+        # latency_ms after arrival, whatever the answer (a fault or an error included).
+        due = time.monotonic() + self.latency_ms / 1000
+        try:
+            return self._answer(route, split.query, request)
+        finally:
+            time.sleep(max(0.0, due - time.monotonic()))
+
+    def _answer(self, route: Route, raw_query: str, request: Request) -> Response:
         if self.faults is not None:
             fault = self.faults.draw()
             if fault is not None:
@@ -249,7 +258,7 @@ class EmulatorApp:
                 return _fault_response(fault)
         if len(request.body) > MAX_BODY_BYTES:
             raise FabricFault(fe.INVALID_ARG, f"The request body exceeds {MAX_BODY_BYTES} bytes.", status=413)
-        query = {k.lower(): v for k, v in parse_qsl(split.query, keep_blank_values=True)}
+        query = {k.lower(): v for k, v in parse_qsl(raw_query, keep_blank_values=True)}
         if route.brs:
             return self._backup(route, query, request)
         return self._query(route, query)

@@ -6,6 +6,7 @@ import contextlib
 import json
 import socket
 import ssl
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -216,6 +217,19 @@ def test_faults_repeat_with_a_seed(state_path: str) -> None:
     assert first == fault_sequence(state_path, 42)
     assert first != fault_sequence(state_path, 43)
     assert {200, 503, 429, 504, "reset"} <= set(first) | set(fault_sequence(state_path, 43))
+
+
+def test_latency_is_a_floor_for_every_answer_but_the_emulators_own(state_path: str) -> None:
+    server = EmulatorServer(state_path, latency_ms=80, fault_rate=1.0, fault_codes="503")
+    with server, http_client(server.url) as client:
+        client.get("/$/Emulator/Stats")  # connect first: only the answer's wait is measured
+        timings = []
+        for path in ("/Applications", "/BackupRestore/BackupPolicies", "/$/Emulator/Stats"):
+            started = time.monotonic()
+            status = client.get(path, params={"api-version": "6.4"}).status_code
+            timings.append((path, status, time.monotonic() - started))
+    assert [status for _, status, _ in timings] == [503, 503, 200]
+    assert all(seconds >= 0.08 for path, _, seconds in timings if path != "/$/Emulator/Stats")
 
 
 @pytest.mark.parametrize(
