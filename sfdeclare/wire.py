@@ -6,6 +6,7 @@ operation ("unexpected reply"), never a KeyError. Nothing here does I/O.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
@@ -55,8 +56,12 @@ def _obj(value: Any, what: str) -> Mapping[str, Any]:
     return cast(Mapping[str, Any], value)
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
 def _control_character(text: str) -> str | None:
-    return next((ch for ch in text if ord(ch) < 32 or 127 <= ord(ch) < 160), None)
+    found = _CONTROL.search(text)
+    return found.group() if found else None
 
 
 def _str(obj: Mapping[str, Any], key: str, what: str, *, optional: bool = False) -> str | None:
