@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -115,6 +116,26 @@ def effective(
         if suspended_from is None and node in suspended:
             suspended_from = node.level
     return Effective(policy, policy_from, suspended_from is not None, suspended_from)
+
+
+NOTHING = Effective()
+
+
+def inherit(
+    parent: Effective, ref: EntityRef, mappings: Mapping[EntityRef, str], suspensions: AbstractSet[EntityRef]
+) -> Effective:
+    """``ref``'s settings given its parent's (``NOTHING`` above an application): its own mapping or suspension
+    wins where it has one. The same answer as ``effective``, without walking the lineage again."""
+    policy = mappings.get(ref)
+    suspended_here = ref in suspensions
+    if policy is None and not suspended_here:
+        return parent
+    return Effective(
+        policy if policy is not None else parent.policy,
+        ref.level if policy is not None else parent.policy_from,
+        suspended_here or parent.suspended,
+        ref.level if suspended_here else parent.suspended_from,
+    )
 
 
 def _where(loc: Location | None) -> str:
@@ -511,20 +532,37 @@ class _Planner:
         mapped_by_app: dict[str, set[EntityRef]] = {}
         for ref in (*self.live.mappings, *after):
             mapped_by_app.setdefault(ref.application, set()).add(ref)
+        before_m, after_m = self.live.mappings, after
         for app_name in sorted(self.managed_apps):
             live_app: LiveApplication | None = self.live.applications.get(app_name)
-            refs = [EntityRef(app_name)]
+            # Top-down: each entity inherits from its parent's result instead of walking its own lineage.
+            app_ref = EntityRef(app_name)
+            app_b = inherit(NOTHING, app_ref, before_m, before_s)
+            app_a = inherit(NOTHING, app_ref, after_m, after_suspensions)
+            resolved: list[tuple[EntityRef, Effective, Effective]] = [(app_ref, app_b, app_a)]
             for svc in (live_app.services or ()) if live_app else ():
                 if not svc.backup_eligible:
                     continue
-                refs.append(EntityRef(app_name, svc.name))
-                refs.extend(EntityRef(app_name, svc.name, p.id) for p in svc.partitions or ())
-            known = set(refs)
+                svc_ref = EntityRef(app_name, svc.name)
+                svc_b = inherit(app_b, svc_ref, before_m, before_s)
+                svc_a = inherit(app_a, svc_ref, after_m, after_suspensions)
+                resolved.append((svc_ref, svc_b, svc_a))
+                for p in svc.partitions or ():
+                    part_ref = EntityRef(app_name, svc.name, p.id)
+                    resolved.append(
+                        (
+                            part_ref,
+                            inherit(svc_b, part_ref, before_m, before_s),
+                            inherit(svc_a, part_ref, after_m, after_suspensions),
+                        )
+                    )
+            known = {ref for ref, _, _ in resolved}
             extra = mapped_by_app.get(app_name, set()) - known
-            refs.extend(sorted(extra, key=EntityRef.sort_key))
-            for ref in refs:
-                b = effective(ref, self.live.mappings, before_s)
-                a = effective(ref, after, after_suspensions)
+            for ref in sorted(extra, key=EntityRef.sort_key):
+                resolved.append(
+                    (ref, effective(ref, before_m, before_s), effective(ref, after_m, after_suspensions))
+                )
+            for ref, b, a in resolved:
                 if a == b:
                     continue
                 if self.options.targets and not any(

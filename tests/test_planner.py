@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sfdeclare.errors import Location, PlanError
 from sfdeclare.model import (
@@ -22,8 +24,8 @@ from sfdeclare.model import (
     PolicyDecl,
     ServiceDecl,
 )
-from sfdeclare.plan import Action, Plan, plan_from_json, plan_to_json
-from sfdeclare.planner import PlanOptions, effective, live_digest, plan
+from sfdeclare.plan import Action, Effective, Plan, plan_from_json, plan_to_json
+from sfdeclare.planner import NOTHING, PlanOptions, effective, inherit, live_digest, plan
 
 APP = "fabric:/CalcApp"
 SVC = "fabric:/CalcApp/CalcService"
@@ -489,3 +491,27 @@ def test_drift_and_plan_resolve_the_same_levels() -> None:
     )
     report = drift(d, live({EntityRef(APP): "Daily"}, partitions=True))
     assert [(i.drift_class, i.address) for i in report.items] == [("missing", f"partition[{SVC}/{P2}]")]
+
+
+ENTITIES = [
+    EntityRef("fabric:/A"),
+    EntityRef("fabric:/A", "fabric:/A/S"),
+    EntityRef("fabric:/A", "fabric:/A/S", "p1"),
+    EntityRef("fabric:/A", "fabric:/A/S", "p2"),
+    EntityRef("fabric:/A", "fabric:/A/T"),
+    EntityRef("fabric:/A", "fabric:/A/T", "p3"),
+]
+
+
+@given(
+    mappings=st.dictionaries(st.sampled_from(ENTITIES), st.sampled_from(["daily", "hourly"])),
+    suspensions=st.frozensets(st.sampled_from(ENTITIES)),
+)
+def test_inheriting_top_down_agrees_with_walking_each_lineage(
+    mappings: dict[EntityRef, str], suspensions: frozenset[EntityRef]
+) -> None:
+    resolved: dict[EntityRef, Effective] = {}
+    for ref in ENTITIES:  # parents come before their children
+        parent = ref.parent()
+        resolved[ref] = inherit(resolved[parent] if parent else NOTHING, ref, mappings, suspensions)
+        assert resolved[ref] == effective(ref, mappings, suspensions)
