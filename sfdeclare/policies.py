@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from deepdiff import DeepDiff
-
 from sfdeclare.durations import (
     format_duration,
     format_run_time,
@@ -154,6 +152,9 @@ def field_changes(live: Mapping[str, Any], desired: Mapping[str, Any]) -> tuple[
     after = canonical(desired)
     if before == after:
         return ()
+    # imported here, not at the top: most runs change no policy and need not pay its 60 ms import
+    from deepdiff import DeepDiff
+
     diff = DeepDiff(before, after, ignore_order=True, view="tree")
     paths: set[str] = set()
     for items in diff.values():
