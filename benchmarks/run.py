@@ -10,6 +10,7 @@ benchmarks/RESULTS.md (between the result markers; the text around them is kept)
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import math
@@ -20,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -60,6 +61,7 @@ class Measured:
     returncode: int
     emulator_cpu_s: float | None = None
     summary: str = ""
+    walls: tuple[float, ...] = ()  # every run's wall time when the command was repeated, sorted
 
     @property
     def over_bound(self) -> float:
@@ -108,6 +110,18 @@ def phase_bound(routes: dict[str, int], parallelism: int, latency_ms: float) -> 
     passes = 2 if phases else 1
     stages = [math.ceil(reads / passes)] * passes + list(phases.values())
     return sum(math.ceil(n / parallelism) for n in stages if n) * latency_ms / 1000.0
+
+
+def median_run(runs: list[Measured]) -> Measured:
+    """The run with the median wall time (the lower middle one of an even count), carrying every run's wall."""
+    ordered = sorted(runs, key=lambda m: m.wall_s)
+    return replace(ordered[(len(ordered) - 1) // 2], walls=tuple(m.wall_s for m in ordered))
+
+
+def _remove_state(state: str) -> None:
+    for path in (state, state + "-wal", state + "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
 
 
 def _cli(*args: str) -> list[str]:
@@ -179,28 +193,32 @@ def measure_scale(
     else:
         result.validate_error = validate.tail(1)
     common = ["--endpoint", "", "--parallelism", str(opts.parallelism)]
-    with Emulator(state, str(scenario.topology), latency_ms=opts.latency_ms) as emulator:
-        common[1] = emulator.url
-        steps = [
-            ("plan (empty cluster)", _cli("plan", config, *common)),
-            ("apply", _cli("apply", config, *common, "--auto-approve")),
-            ("plan (converged)", _cli("plan", config, *common)),
-        ]
-        for name, argv in steps:
-            print(f"   {name} ...", file=sys.stderr, flush=True)
-            measured = _measure(name, argv, emulator, env, opts)
-            result.commands.append(measured)
-            print(
-                f"   {name}: {measured.requests} requests, {measured.wall_s:.2f}s "
-                f"(bound {measured.bound_s:.2f}s)",
-                file=sys.stderr,
-                flush=True,
-            )
-        if baseline:
-            print("   sdk baseline ...", file=sys.stderr, flush=True)
-            argv = [PYTHON, "-m", "benchmarks.sdk_baseline", emulator.url]
-            result.baseline = _measure("sdk baseline", argv, emulator, env, opts)
-            print(f"   sdk baseline: {result.baseline.wall_s:.2f}s", file=sys.stderr, flush=True)
+    runs: dict[str, list[Measured]] = {}
+    for run_index in range(opts.repeat):
+        _remove_state(state)  # every run starts from the empty cluster of the topology
+        with Emulator(state, str(scenario.topology), latency_ms=opts.latency_ms) as emulator:
+            common[1] = emulator.url
+            steps = [
+                ("plan (empty cluster)", _cli("plan", config, *common)),
+                ("apply", _cli("apply", config, *common, "--auto-approve")),
+                ("plan (converged)", _cli("plan", config, *common)),
+            ]
+            for name, argv in steps:
+                print(f"   {name} (run {run_index + 1}/{opts.repeat}) ...", file=sys.stderr, flush=True)
+                measured = _measure(name, argv, emulator, env, opts)
+                runs.setdefault(name, []).append(measured)
+                print(
+                    f"   {name}: {measured.requests} requests, {measured.wall_s:.2f}s "
+                    f"(bound {measured.bound_s:.2f}s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            if baseline and run_index == opts.repeat - 1:
+                print("   sdk baseline ...", file=sys.stderr, flush=True)
+                argv = [PYTHON, "-m", "benchmarks.sdk_baseline", emulator.url]
+                result.baseline = _measure("sdk baseline", argv, emulator, env, opts)
+                print(f"   sdk baseline: {result.baseline.wall_s:.2f}s", file=sys.stderr, flush=True)
+    result.commands = [median_run(measured) for measured in runs.values()]
     inproc = run_timed([PYTHON, "-m", "benchmarks.inprocess", state, config], env=env, timeout=opts.timeout)
     if inproc.returncode != 0:
         raise BenchError(f"in-process planning failed: {inproc.tail()}")
@@ -287,21 +305,24 @@ def _revision() -> str:
 def render(results: list[ScaleResult], opts: argparse.Namespace) -> str:
     lines = [BEGIN, "", "## Measurements", "", *_machine(opts), ""]
     lines += [
+        "Each scale runs plan / apply / plan `--repeat` times, each time from an empty cluster; a row is the "
+        "run with the median wall time, and lists every run's wall time. "
         "Wall and CPU time and peak memory are those of the whole `sfdeclare` process (interpreter start, "
         "loading, reading, planning, rendering). Requests are counted by the emulator. Bound = "
         "ceil(requests / parallelism) x latency; phase bound = the same summed over stages that cannot "
         "overlap (reads, each apply phase, the convergence re-read).",
         "",
-        "| apps | services | partitions | command | requests | expected | wall s | bound s | wall/bound "
-        "| phase bound s | CPU s | emulator CPU s | peak MB |",
-        "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| apps | services | partitions | command | requests | expected | wall s (median) | wall s (runs) "
+        "| bound s | wall/bound | phase bound s | CPU s | emulator CPU s | peak MB |",
+        "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         for c in r.commands:
             expected = str(r.expected_plan_requests) if c.name.startswith("plan") else ""
             lines.append(
                 f"| {r.applications} | {r.services} | {r.partitions} | {c.name} | {c.requests} | {expected} "
-                f"| {_s(c.wall_s)} | {_s(c.bound_s)} | {c.over_bound:.2f} | {_s(c.phase_bound_s)} "
+                f"| {_s(c.wall_s)} | {', '.join(_s(w) for w in c.walls)} | {_s(c.bound_s)} "
+                f"| {c.over_bound:.2f} | {_s(c.phase_bound_s)} "
                 f"| {_s(c.cpu_s)} | {_s(c.emulator_cpu_s)} | {c.maxrss_mb:.0f} |"
             )
     lines += ["", "1-minute load average of the machine while measuring (start -> end of each scale):", ""]
@@ -444,13 +465,16 @@ def _targets(results: list[ScaleResult], opts: argparse.Namespace) -> list[str]:
                     (f"{c.name}: {factor:g}x apps <= {limit:g}x time", f"{ratio:.2f}x", ratio <= limit)
                 )
     for t in r.throughput:
-        checks.append(
-            (
-                f"emulator >= 1,500 requests/s ({t['client']} clients)",
-                f"{t['per_second']:.0f}/s",
-                t["per_second"] >= 1500,
+        # The emulator's own speed is what this target is about: measured with the lightest load client; the
+        # sfdeclare client's row (in the throughput table) also shows what the client process itself manages.
+        if t["client"] == "http.client":
+            checks.append(
+                (
+                    "emulator >= 1,500 requests/s (http.client load threads)",
+                    f"{t['per_second']:.0f}/s",
+                    t["per_second"] >= 1500,
+                )
             )
-        )
         if t.get("emulator_cpu_ms"):
             capacity = 1000.0 / t["emulator_cpu_ms"]
             checks.append(
@@ -491,6 +515,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--partitions", type=int, default=4, help="partitions per service")
     p.add_argument("--partition-every", type=int, default=4, help="every Nth app declares partition settings")
     p.add_argument("--latency-ms", type=float, default=20.0)
+    p.add_argument(
+        "--repeat", type=int, default=3, help="runs of plan/apply/plan per scale, each from an empty cluster"
+    )
     p.add_argument("--parallelism", type=int, default=16)
     p.add_argument("--baseline-max-apps", type=int, default=1000, help="skip the SDK baseline above this")
     p.add_argument("--throughput-seconds", type=float, default=3.0, help="0 skips the emulator throughput")
@@ -500,8 +527,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--json", type=Path, help="also write the raw numbers here")
     p.add_argument("--workdir", help="keep generated files here instead of a temporary directory")
     opts = p.parse_args(argv)
-    if min(opts.apps) < 1 or opts.parallelism < 1 or opts.latency_ms < 0:
-        p.error("--apps and --parallelism must be positive, --latency-ms not negative")
+    if min(opts.apps) < 1 or opts.parallelism < 1 or opts.repeat < 1 or opts.latency_ms < 0:
+        p.error("--apps, --parallelism and --repeat must be positive, --latency-ms not negative")
     return opts
 
 

@@ -1,9 +1,10 @@
 """How many requests per second the served emulator answers without injected latency: a few threads, each
 with its own keep-alive client, sending the read requests a plan sends, for a fixed time.
 
-Two clients: httpx (what sfdeclare uses) and the standard library's http.client. On a small machine the
-client process, not the emulator, is the limit with httpx (about 1 ms of client CPU per request, under one
-GIL); the emulator's own CPU time per request (``Emulator.cpu_seconds``) gives its capacity either way.
+Two clients: sfdeclare's own (``Client.send`` through its kept-alive httpcore connections, what a plan sends
+with) and the standard library's http.client, the lightest Python client there is. On a small machine the
+client process can be the limit (its CPU per request, under one GIL); the emulator's own CPU time per request
+(``Emulator.cpu_seconds``) gives its capacity either way.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
-import httpx
-
 from benchmarks.generate import app_name
+from sfdeclare.client import Client
+from sfdeclare.retry import ClusterRequestError, RetryPolicy
+from sfdeclare.routes import WireRequest
 
 
 @dataclass(frozen=True)
@@ -44,9 +46,18 @@ def read_paths(applications: int) -> list[str]:
     return paths
 
 
-def _httpx_getter(url: str) -> tuple[Callable[[str], int], Callable[[], None]]:
-    client = httpx.Client(base_url=url, timeout=30.0, trust_env=False)
-    return (lambda path: client.get(path).status_code), client.close
+def _sfdeclare_getter(url: str) -> tuple[Callable[[str], int], Callable[[], None]]:
+    client = Client(url, env={}, retry=RetryPolicy(max_attempts=1), parallelism=1, timeout=30)
+
+    def get(target: str) -> int:
+        path, _, query = target.partition("?")
+        pairs = tuple((name, value) for name, _, value in (part.partition("=") for part in query.split("&")))
+        try:
+            return client.send(WireRequest("GET", path, pairs, None, "throughput")).status
+        except ClusterRequestError as error:
+            return error.status or 0
+
+    return get, client.close
 
 
 def _stdlib_getter(url: str) -> tuple[Callable[[str], int], Callable[[], None]]:
@@ -62,11 +73,11 @@ def _stdlib_getter(url: str) -> tuple[Callable[[str], int], Callable[[], None]]:
     return get, connection.close
 
 
-CLIENTS = {"httpx": _httpx_getter, "http.client": _stdlib_getter}
+CLIENTS = {"sfdeclare": _sfdeclare_getter, "http.client": _stdlib_getter}
 
 
 def measure(
-    url: str, applications: int, *, threads: int = 4, seconds: float = 3.0, client: str = "httpx"
+    url: str, applications: int, *, threads: int = 4, seconds: float = 3.0, client: str = "sfdeclare"
 ) -> Throughput:
     paths = read_paths(applications)
     counter = itertools.count()

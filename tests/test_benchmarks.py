@@ -21,8 +21,10 @@ from sfdeclare.emulator.transport import EmulatorTransport
 
 # benchmarks/ is not an installed package: import it from the repository root
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks import throughput
 from benchmarks.generate import Scenario, generate
 from benchmarks.processes import PYTHON, Emulator, child_env, run_timed
+from benchmarks.run import Measured, median_run
 from benchmarks.sdk_baseline import read_cluster
 
 APPS = 20
@@ -131,3 +133,23 @@ def test_emulator_stats_reset_between_runs(tmp_path: Path) -> None:
         assert emulator.stats()["Total"] == 1
         emulator.reset_stats()
         assert emulator.stats()["Total"] == 0
+
+
+@pytest.mark.parametrize("client", sorted(throughput.CLIENTS))
+def test_throughput_clients_count_only_answers_the_emulator_gave(tmp_path: Path, client: str) -> None:
+    scenario = generate(tmp_path / "bench", 3, services=1, partition_every=0)
+    with Emulator(str(tmp_path / "state.db"), str(scenario.topology), latency_ms=0, timeout=30) as emulator:
+        got = throughput.measure(emulator.url, 3, threads=2, seconds=0.3, client=client)
+        served = emulator.stats()["Total"]
+    assert got.errors == 0 and got.requests > 0
+    # every counted answer was served, plus one warm-up request per thread before the clock started
+    assert served == got.requests + 2
+
+
+def test_repeated_runs_report_the_median_run_with_every_wall_time() -> None:
+    def run(wall: float, cpu: float) -> Measured:
+        return Measured("plan", wall, cpu, 50.0, 10, {}, 0.02, 0.02, 0)
+
+    chosen = median_run([run(4.3, 3.4), run(3.9, 2.5), run(4.0, 2.6)])
+    assert (chosen.wall_s, chosen.cpu_s, chosen.walls) == (4.0, 2.6, (3.9, 4.0, 4.3))
+    assert median_run([run(5.0, 1.0), run(3.0, 1.0)]).wall_s == 3.0
