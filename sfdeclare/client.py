@@ -583,15 +583,14 @@ def read_state(
                     applications[app.name] = app
                     if app.name not in configs:
                         configs[app.name] = pool.submit(client.configuration_info, EntityRef(app.name))
-            read_partitions = {svc: future.result() for svc, future in partitions.items()}
+            # In the order the reads were queued, so this thread digests answers while later ones are in flight.
             for app_name, future in services.items():
                 found = future.result()
                 if found is None:
                     applications.pop(app_name, None)
                     continue
-                with_partitions = tuple(replace(s, partitions=read_partitions.get(s.name)) for s in found)
                 known = applications.get(app_name, LiveApplication(app_name))
-                applications[app_name] = replace(known, services=with_partitions)
+                applications[app_name] = replace(known, services=tuple(found))
             mappings: dict[EntityRef, str] = {}
             suspensions: set[EntityRef] = set()
             hidden: set[str] = set()
@@ -601,6 +600,14 @@ def read_state(
                 suspensions.update(explicit.suspensions)
                 if not explicit.application_suspension_shown:
                     hidden.add(app_name)
+            read_partitions = {svc: future.result() for svc, future in partitions.items()}
+            for app_name, app in applications.items():
+                listed = app.services or ()
+                if any(s.name in read_partitions for s in listed):
+                    with_partitions = tuple(
+                        replace(s, partitions=read_partitions.get(s.name, s.partitions)) for s in listed
+                    )
+                    applications[app_name] = replace(app, services=with_partitions)
             live_policies = policies.result()
             for app_name in sorted(hidden & set(scope.suspension_probes)):
                 shown = _application_suspended(client, applications.get(app_name), suspensions)
