@@ -25,7 +25,7 @@ from urllib.parse import quote, urlencode, urlsplit
 import httpx
 
 from sfdeclare import __version__, interpolate, routes, wire
-from sfdeclare.connections import ConnectionStack
+from sfdeclare.connections import AnswerTooLarge, ConnectionStack, Exchange, TransportExchange
 from sfdeclare.endpoint import Endpoint, parse_endpoint
 from sfdeclare.errors import ClusterError, ConfigError, Diagnostic
 from sfdeclare.model import (
@@ -131,15 +131,17 @@ class Client:
                 self._warn(f"warning: sending cluster.token over plain http to {self.endpoint.url}")
         self._headers = headers
         wait = answer_timeout(timeout)
-        self._extensions = {
-            "timeout": {"connect": CONNECT_TIMEOUT, "read": wait, "write": wait, "pool": wait}
-        }
-        self._transport = transport or self._network_transport(max(1, parallelism))
+        self._timeouts = {"connect": CONNECT_TIMEOUT, "read": wait, "write": wait, "pool": wait}
+        self._exchange: Exchange = (
+            TransportExchange(transport, self.endpoint.url, timeouts=self._timeouts)
+            if transport is not None
+            else self._network_exchange(max(1, parallelism))
+        )
 
-    def _network_transport(self, size: int) -> httpx.BaseTransport:
+    def _network_exchange(self, size: int) -> Exchange:
         """The in-process emulator, a proxy named by the environment, or kept-alive connections of our own."""
         if self.endpoint.kind == "emulator":
-            return self._emulator_transport()
+            return TransportExchange(self._emulator_transport(), self.endpoint.url, timeouts=self._timeouts)
         if self.endpoint.is_https:
             context = build_ssl_context(self._resolved_tls(), self.base_dir, self._warn)
         else:
@@ -150,13 +152,14 @@ class Client:
             context = None
         proxy = environment_proxy(self.endpoint.url)
         if proxy is not None:
-            return httpx.HTTPTransport(
+            through_proxy = httpx.HTTPTransport(
                 proxy=proxy,
                 # httpx would load certifi's CA bundle (0.1 s of CPU) for a context plain http never uses
                 verify=context or ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT),
                 limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
             )
-        return ConnectionStack(self.endpoint.url, ssl_context=context, max_idle=size)
+            return TransportExchange(through_proxy, self.endpoint.url, timeouts=self._timeouts)
+        return ConnectionStack(self.endpoint.url, ssl_context=context, max_idle=size, timeouts=self._timeouts)
 
     def _resolved_tls(self) -> TlsSettings:
         """TLS settings with their ``${env:...}`` / ``${file:...}`` references resolved (paths and thumbprint)."""
@@ -194,7 +197,7 @@ class Client:
             return self._requests
 
     def close(self) -> None:
-        self._transport.close()
+        self._exchange.close()
 
     def __enter__(self) -> Client:
         return self
@@ -223,9 +226,7 @@ class Client:
         headers = (
             [*self._headers, ("Content-Type", "application/json")] if content is not None else self._headers
         )
-        url = self.endpoint.url + req.path
-        if req.query:
-            url += "?" + urlencode(req.query, quote_via=quote)
+        target = req.path + ("?" + urlencode(req.query, quote_via=quote) if req.query else "")
         started = self.retry.clock()
         attempt = 0
         ambiguous = False
@@ -233,22 +234,21 @@ class Client:
             attempt += 1
             with self._lock:
                 self._requests += 1
-            request = httpx.Request(
-                req.method, url, headers=headers, content=content, extensions=self._extensions
-            )
             try:
-                response = self._transport.handle_request(request)
-                response.request = request
-                try:
-                    raw = self._read_answer(response)
-                finally:
-                    response.close()
-            except _AnswerTooLarge:
+                answer = self._exchange.exchange(
+                    req.method,
+                    target,
+                    headers,
+                    content,
+                    deadline=time.monotonic() + answer_timeout(self.api.timeout),
+                    max_bytes=MAX_RESPONSE_BYTES,
+                )
+            except AnswerTooLarge as too_large:
                 raise ClusterRequestError(
                     req.operation,
                     f"the answer is larger than {_size(MAX_RESPONSE_BYTES)}: refusing it "
                     "(is the endpoint a Service Fabric cluster?)",
-                    status=response.status_code,
+                    status=too_large.status,
                     attempts=attempt,
                     ambiguous=ambiguous,
                 ) from None
@@ -266,7 +266,7 @@ class Client:
                     ) from None
                 self.retry.sleep(delay)
                 continue
-            status = response.status_code
+            status, raw = answer.status, answer.body
             if 200 <= status < 300:
                 return Reply(status, self._parse_body(raw, req.operation, status), attempt, ambiguous)
             error = wire.parse_fabric_error(_loads(raw))
@@ -275,7 +275,7 @@ class Client:
             ambiguous = ambiguous or (is_ambiguous(status, code) and req.method != "GET")
             delay = None
             if transient:
-                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                retry_after = parse_retry_after(answer.header("Retry-After"))
                 delay = self.retry.next_delay(attempt, started, retry_after)
             if delay is None:
                 message = self._error_message(req, status, error)
@@ -293,21 +293,6 @@ class Client:
                     ambiguous=ambiguous,
                 )
             self.retry.sleep(delay)
-
-    def _read_answer(self, response: httpx.Response) -> bytes:
-        """The whole body, within the answer timeout as a whole (a server trickling one byte at a time passes
-        every per-read timeout) and within MAX_RESPONSE_BYTES."""
-        deadline = time.monotonic() + answer_timeout(self.api.timeout)
-        chunks: list[bytes] = []
-        size = 0
-        for chunk in response.iter_bytes():
-            size += len(chunk)
-            if size > MAX_RESPONSE_BYTES:
-                raise _AnswerTooLarge()
-            if time.monotonic() > deadline:
-                raise httpx.ReadTimeout("the answer did not complete in time", request=response.request)
-            chunks.append(chunk)
-        return b"".join(chunks)
 
     def _parse_body(self, raw: bytes, operation: str, status: int) -> Any:
         if not raw.strip():
@@ -671,10 +656,6 @@ def _partitions_or_none(client: Client, service: str) -> tuple[LivePartition, ..
 
 
 # --- helpers -------------------------------------------------------------------------------------------------
-
-
-class _AnswerTooLarge(Exception):
-    pass
 
 
 def _size(limit: int) -> str:

@@ -1,25 +1,37 @@
-"""Kept-alive connections to one cluster: the transport the client sends through when it talks to the network.
+"""Exchanges with one cluster: a request out, its whole answer back, within a deadline and a size limit.
 
-httpx's own pool walks every connection under one lock for each request, and its client adds layers (cookies,
-redirects, auth flows) sfdeclare never uses. With 16 worker threads under one GIL that cost more CPU per request
-than a 20 ms round trip shared by 16 leaves (benchmarks/RESULTS.md). Here a request takes an idle httpcore
-connection from a stack (or opens a new one) and its answer puts it back once read to the end: O(1) under the
-lock, one connection per request in flight. Errors surface as the httpx exceptions the client already reads.
+Two ways to exchange, one interface for the client:
+
+- ``ConnectionStack``: the client's own kept-alive httpcore connections, for every http(s) endpoint reached
+  without a proxy. httpx's client and pool cost more CPU per request (layers sfdeclare never uses, and a pool
+  that walks every connection under one lock) than 16 requests sharing a 20 ms round trip under one GIL can
+  afford (benchmarks/RESULTS.md). Here a request takes an idle connection from a stack, or opens one, and
+  gives it back once its answer is read to the end.
+- ``TransportExchange``: over any httpx transport (a proxy from the environment, the in-process emulator,
+  tests' ``httpx.MockTransport``).
+
+Both raise httpx's exceptions (the client turns those into one-line messages) and ``AnswerTooLarge``.
 """
 
 from __future__ import annotations
 
 import ssl
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Protocol
+from urllib.parse import quote
 
 import httpcore
 import httpx
 
 KEEPALIVE_SECONDS = 5.0
+# A target is built from quoted segments; quoting again with these left alone only catches a stray character.
+_TARGET_SAFE = "/%?=&:;@$!*'()+,~"
 
-# Most specific first: httpcore's classes mirror httpx's, which the client turns into one-line messages.
+# Most specific first: httpcore's classes mirror httpx's.
 _ERRORS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
     (httpcore.ConnectTimeout, httpx.ConnectTimeout),
     (httpcore.ReadTimeout, httpx.ReadTimeout),
@@ -37,6 +49,62 @@ _ERRORS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
 )
 
 
+@dataclass(frozen=True)
+class Answer:
+    """A whole answer: status, raw header pairs, body."""
+
+    status: int
+    headers: Sequence[tuple[bytes, bytes]]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        wanted = name.lower().encode("latin-1")
+        for key, value in self.headers:
+            if key.lower() == wanted:
+                return value.decode("latin-1")
+        return None
+
+
+class AnswerTooLarge(Exception):
+    """The answer's body exceeded the size limit; it was not read further."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"answer with status {status} exceeds the size limit")
+        self.status = status
+
+
+class Exchange(Protocol):
+    def exchange(
+        self,
+        method: str,
+        target: str,
+        headers: Sequence[tuple[str, str]],
+        content: bytes | None,
+        *,
+        deadline: float,
+        max_bytes: int,
+    ) -> Answer:
+        """Send ``method target`` (path and query, already quoted) and return the whole answer."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def read_within(chunks: Iterable[bytes], status: int, *, deadline: float, max_bytes: int) -> bytes:
+    """A body read to the end before ``deadline`` (time.monotonic) and within ``max_bytes``: a server trickling a
+    byte at a time passes every per-read timeout, so the answer as a whole has one."""
+    parts: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > max_bytes:
+            raise AnswerTooLarge(status)
+        if time.monotonic() > deadline:
+            raise httpx.ReadTimeout("the answer did not complete in time")
+        parts.append(chunk)
+    return b"".join(parts)
+
+
 @contextmanager
 def _as_httpx_errors() -> Iterator[None]:
     try:
@@ -48,45 +116,70 @@ def _as_httpx_errors() -> Iterator[None]:
         raise
 
 
-class ConnectionStack(httpx.BaseTransport):
-    """Connections to the origin of ``url`` (http or https with ``ssl_context``), at most ``max_idle`` kept."""
+class ConnectionStack:
+    """Kept-alive connections to the origin of ``url`` (http, or https with ``ssl_context``); at most
+    ``max_idle`` are kept between requests. ``timeouts`` are httpcore's connect / read / write / pool seconds."""
 
-    def __init__(self, url: str, *, ssl_context: ssl.SSLContext | None, max_idle: int) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        ssl_context: ssl.SSLContext | None,
+        max_idle: int,
+        timeouts: Mapping[str, float],
+    ) -> None:
         parsed = httpx.URL(url)
-        port = parsed.port or (443 if parsed.scheme == "https" else 80)
-        self._origin = httpcore.Origin(parsed.raw_scheme, parsed.raw_host, port)
+        self._scheme = parsed.raw_scheme
+        self._host = parsed.raw_host
+        self._port = parsed.port or (443 if parsed.scheme == "https" else 80)
+        self._prefix = parsed.raw_path.rstrip(b"/").decode("ascii")
+        self._host_header = parsed.netloc  # host[:port], the port only when it is not the scheme's default
+        self._origin = httpcore.Origin(self._scheme, self._host, self._port)
         self._ssl_context = ssl_context
         self._max_idle = max(1, max_idle)
+        self._extensions = {"timeout": dict(timeouts)}
         self._lock = threading.Lock()
         self._idle: list[httpcore.HTTPConnection] = []
         self._closed = False
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        connection = self._checkout()
-        core = httpcore.Request(
-            method=request.method,
-            url=httpcore.URL(
-                scheme=request.url.raw_scheme,
-                host=request.url.raw_host,
-                port=request.url.port,
-                target=request.url.raw_path,
-            ),
-            headers=request.headers.raw,
-            content=request.stream,
-            extensions=request.extensions,
+    def exchange(
+        self,
+        method: str,
+        target: str,
+        headers: Sequence[tuple[str, str]],
+        content: bytes | None,
+        *,
+        deadline: float,
+        max_bytes: int,
+    ) -> Answer:
+        full = self._prefix + target
+        if not full.isascii():
+            full = quote(full, safe=_TARGET_SAFE)
+        raw_headers = [(b"Host", self._host_header), *((k.encode(), v.encode()) for k, v in headers)]
+        if content is not None:
+            raw_headers.append((b"Content-Length", str(len(content)).encode()))
+        request = httpcore.Request(
+            method=method,
+            url=httpcore.URL(scheme=self._scheme, host=self._host, port=self._port, target=full.encode()),
+            headers=raw_headers,
+            content=content,
+            extensions=self._extensions,
         )
+        connection = self._checkout()
         try:
             with _as_httpx_errors():
-                answer = connection.handle_request(core)
+                answer = connection.handle_request(request)
+                try:
+                    body = read_within(
+                        answer.iter_stream(), answer.status, deadline=deadline, max_bytes=max_bytes
+                    )
+                finally:
+                    answer.close()
         except BaseException:
             connection.close()
             raise
-        return httpx.Response(
-            status_code=answer.status,
-            headers=answer.headers,
-            stream=_Body(answer, connection, self),
-            extensions=answer.extensions,
-        )
+        self._release(connection)
+        return Answer(answer.status, answer.headers, body)
 
     def close(self) -> None:
         with self._lock:
@@ -115,8 +208,8 @@ class ConnectionStack(httpx.BaseTransport):
             self._origin, ssl_context=self._ssl_context, keepalive_expiry=KEEPALIVE_SECONDS
         )
 
-    def release(self, connection: httpcore.HTTPConnection) -> None:
-        """Keep a connection whose last answer was read to the end; close any other."""
+    def _release(self, connection: httpcore.HTTPConnection) -> None:
+        """Keep a connection whose answer was read to the end and that the server left open."""
         if connection.is_available():
             with self._lock:
                 if not self._closed and len(self._idle) < self._max_idle:
@@ -125,27 +218,38 @@ class ConnectionStack(httpx.BaseTransport):
         connection.close()
 
 
-class _Body(httpx.SyncByteStream):
-    """An answer's body; closing it returns the connection to the stack (or closes it if the body was cut short)."""
+class TransportExchange:
+    """Exchanges through an httpx transport, with ``base_url`` in front of every target."""
 
     def __init__(
-        self, answer: httpcore.Response, connection: httpcore.HTTPConnection, stack: ConnectionStack
+        self, transport: httpx.BaseTransport, base_url: str, *, timeouts: Mapping[str, float]
     ) -> None:
-        self._answer = answer
-        self._connection = connection
-        self._stack = stack
-        self._done = False
+        self._transport = transport
+        self._base_url = base_url
+        self._extensions = {"timeout": dict(timeouts)}
 
-    def __iter__(self) -> Iterator[bytes]:
-        with _as_httpx_errors():
-            yield from self._answer.iter_stream()
+    def exchange(
+        self,
+        method: str,
+        target: str,
+        headers: Sequence[tuple[str, str]],
+        content: bytes | None,
+        *,
+        deadline: float,
+        max_bytes: int,
+    ) -> Answer:
+        request = httpx.Request(
+            method, self._base_url + target, headers=headers, content=content, extensions=self._extensions
+        )
+        response = self._transport.handle_request(request)
+        response.request = request
+        try:
+            body = read_within(
+                response.iter_bytes(), response.status_code, deadline=deadline, max_bytes=max_bytes
+            )
+        finally:
+            response.close()
+        return Answer(response.status_code, response.headers.raw, body)
 
     def close(self) -> None:
-        if self._done:
-            return
-        self._done = True
-        try:
-            with _as_httpx_errors():
-                self._answer.close()
-        finally:
-            self._stack.release(self._connection)
+        self._transport.close()
