@@ -25,7 +25,7 @@ from urllib.parse import quote, urlencode, urlsplit
 import httpx
 
 from sfdeclare import __version__, interpolate, routes, wire
-from sfdeclare.connections import AnswerTooLarge, ConnectionStack, Exchange, TransportExchange
+from sfdeclare.connections import AnswerTooLarge, ConnectionStack, Exchange, Outgoing, TransportExchange
 from sfdeclare.endpoint import Endpoint, parse_endpoint
 from sfdeclare.errors import ClusterError, ConfigError, Diagnostic
 from sfdeclare.model import (
@@ -236,12 +236,14 @@ class Client:
                 self._requests += 1
             try:
                 answer = self._exchange.exchange(
-                    req.method,
-                    target,
-                    headers,
-                    content,
-                    deadline=time.monotonic() + answer_timeout(self.api.timeout),
-                    max_bytes=MAX_RESPONSE_BYTES,
+                    Outgoing(
+                        req.method,
+                        target,
+                        headers,
+                        content,
+                        deadline=time.monotonic() + answer_timeout(self.api.timeout),
+                        max_bytes=MAX_RESPONSE_BYTES,
+                    )
                 )
             except AnswerTooLarge as too_large:
                 raise ClusterRequestError(

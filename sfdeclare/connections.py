@@ -31,21 +31,24 @@ KEEPALIVE_SECONDS = 5.0
 # A target is built from quoted segments; quoting again with these left alone only catches a stray character.
 _TARGET_SAFE = "/%?=&:;@$!*'()+,~"
 
-# Most specific first: httpcore's classes mirror httpx's.
-_ERRORS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
-    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
-    (httpcore.ReadTimeout, httpx.ReadTimeout),
-    (httpcore.WriteTimeout, httpx.WriteTimeout),
-    (httpcore.PoolTimeout, httpx.PoolTimeout),
-    (httpcore.ConnectError, httpx.ConnectError),
-    (httpcore.ReadError, httpx.ReadError),
-    (httpcore.WriteError, httpx.WriteError),
-    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
-    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
-    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
-    (httpcore.TimeoutException, httpx.TimeoutException),
-    (httpcore.NetworkError, httpx.NetworkError),
-    (httpcore.ProtocolError, httpx.ProtocolError),
+# httpcore's exception classes mirror httpx's, name for name; most specific first.
+_ERROR_NAMES = (
+    "ConnectTimeout",
+    "ReadTimeout",
+    "WriteTimeout",
+    "PoolTimeout",
+    "ConnectError",
+    "ReadError",
+    "WriteError",
+    "RemoteProtocolError",
+    "LocalProtocolError",
+    "UnsupportedProtocol",
+    "TimeoutException",
+    "NetworkError",
+    "ProtocolError",
+)
+_ERRORS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = tuple(
+    (getattr(httpcore, name), getattr(httpx, name)) for name in _ERROR_NAMES
 )
 
 
@@ -65,6 +68,19 @@ class Answer:
         return None
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """One request: ``target`` is the path and query, already quoted; the whole answer is due by ``deadline``
+    (time.monotonic()) and may hold at most ``max_bytes``."""
+
+    method: str
+    target: str
+    headers: Sequence[tuple[str, str]]
+    content: bytes | None
+    deadline: float
+    max_bytes: int
+
+
 class AnswerTooLarge(Exception):
     """The answer's body exceeded the size limit; it was not read further."""
 
@@ -74,32 +90,23 @@ class AnswerTooLarge(Exception):
 
 
 class Exchange(Protocol):
-    def exchange(
-        self,
-        method: str,
-        target: str,
-        headers: Sequence[tuple[str, str]],
-        content: bytes | None,
-        *,
-        deadline: float,
-        max_bytes: int,
-    ) -> Answer:
-        """Send ``method target`` (path and query, already quoted) and return the whole answer."""
+    def exchange(self, outgoing: Outgoing) -> Answer:
+        """Send one request and return its whole answer."""
         ...
 
     def close(self) -> None: ...
 
 
-def read_within(chunks: Iterable[bytes], status: int, *, deadline: float, max_bytes: int) -> bytes:
-    """A body read to the end before ``deadline`` (time.monotonic) and within ``max_bytes``: a server trickling a
-    byte at a time passes every per-read timeout, so the answer as a whole has one."""
+def read_within(chunks: Iterable[bytes], status: int, outgoing: Outgoing) -> bytes:
+    """A body read to the end by the request's deadline and within its size limit: a server trickling a byte at
+    a time passes every per-read timeout, so the answer as a whole has one."""
     parts: list[bytes] = []
     size = 0
     for chunk in chunks:
         size += len(chunk)
-        if size > max_bytes:
+        if size > outgoing.max_bytes:
             raise AnswerTooLarge(status)
-        if time.monotonic() > deadline:
+        if time.monotonic() > outgoing.deadline:
             raise httpx.ReadTimeout("the answer did not complete in time")
         parts.append(chunk)
     return b"".join(parts)
@@ -142,27 +149,18 @@ class ConnectionStack:
         self._idle: list[httpcore.HTTPConnection] = []
         self._closed = False
 
-    def exchange(
-        self,
-        method: str,
-        target: str,
-        headers: Sequence[tuple[str, str]],
-        content: bytes | None,
-        *,
-        deadline: float,
-        max_bytes: int,
-    ) -> Answer:
-        full = self._prefix + target
+    def exchange(self, outgoing: Outgoing) -> Answer:
+        full = self._prefix + outgoing.target
         if not full.isascii():
             full = quote(full, safe=_TARGET_SAFE)
-        raw_headers = [(b"Host", self._host_header), *((k.encode(), v.encode()) for k, v in headers)]
-        if content is not None:
-            raw_headers.append((b"Content-Length", str(len(content)).encode()))
+        raw_headers = [(b"Host", self._host_header), *((k.encode(), v.encode()) for k, v in outgoing.headers)]
+        if outgoing.content is not None:
+            raw_headers.append((b"Content-Length", str(len(outgoing.content)).encode()))
         request = httpcore.Request(
-            method=method,
+            method=outgoing.method,
             url=httpcore.URL(scheme=self._scheme, host=self._host, port=self._port, target=full.encode()),
             headers=raw_headers,
-            content=content,
+            content=outgoing.content,
             extensions=self._extensions,
         )
         connection = self._checkout()
@@ -170,9 +168,7 @@ class ConnectionStack:
             with _as_httpx_errors():
                 answer = connection.handle_request(request)
                 try:
-                    body = read_within(
-                        answer.iter_stream(), answer.status, deadline=deadline, max_bytes=max_bytes
-                    )
+                    body = read_within(answer.iter_stream(), answer.status, outgoing)
                 finally:
                     answer.close()
         except BaseException:
@@ -228,25 +224,18 @@ class TransportExchange:
         self._base_url = base_url
         self._extensions = {"timeout": dict(timeouts)}
 
-    def exchange(
-        self,
-        method: str,
-        target: str,
-        headers: Sequence[tuple[str, str]],
-        content: bytes | None,
-        *,
-        deadline: float,
-        max_bytes: int,
-    ) -> Answer:
+    def exchange(self, outgoing: Outgoing) -> Answer:
         request = httpx.Request(
-            method, self._base_url + target, headers=headers, content=content, extensions=self._extensions
+            outgoing.method,
+            self._base_url + outgoing.target,
+            headers=outgoing.headers,
+            content=outgoing.content,
+            extensions=self._extensions,
         )
         response = self._transport.handle_request(request)
         response.request = request
         try:
-            body = read_within(
-                response.iter_bytes(), response.status_code, deadline=deadline, max_bytes=max_bytes
-            )
+            body = read_within(response.iter_bytes(), response.status_code, outgoing)
         finally:
             response.close()
         return Answer(response.status_code, response.headers.raw, body)
