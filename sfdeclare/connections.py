@@ -20,8 +20,9 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import httpcore
@@ -112,6 +113,72 @@ def read_within(chunks: Iterable[bytes], status: int, outgoing: Outgoing) -> byt
     return b"".join(parts)
 
 
+# The deadline of the answer the current thread is waiting for (time.monotonic()), read by every socket call.
+_DEADLINE: ContextVar[float | None] = ContextVar("sfdeclare_answer_deadline", default=None)
+
+
+def _left(timeout: float | None, expired: type[Exception]) -> float | None:
+    """``timeout`` shortened to what is left before the deadline: httpcore times each socket call on its own, so
+    a server sending one byte of header at a time would otherwise never be cut off."""
+    deadline = _DEADLINE.get()
+    if deadline is None:
+        return timeout
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise expired("the answer did not complete in time")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        inner = self._inner.start_tls(ssl_context, server_hostname, _left(timeout, httpcore.ConnectTimeout))
+        return _DeadlineStream(inner)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """httpcore's own sockets, each call bounded by the deadline of the answer it serves."""
+
+    def __init__(self) -> None:
+        self._inner = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        timeout = _left(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._inner.connect_tcp(host, port, timeout, local_address, socket_options))
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.NetworkStream:
+        timeout = _left(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._inner.connect_unix_socket(path, timeout, socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
 @contextmanager
 def _as_httpx_errors() -> Iterator[None]:
     try:
@@ -148,6 +215,7 @@ class ConnectionStack:
         self._lock = threading.Lock()
         self._idle: list[httpcore.HTTPConnection] = []
         self._closed = False
+        self._backend = _DeadlineBackend()
 
     def exchange(self, outgoing: Outgoing) -> Answer:
         full = self._prefix + outgoing.target
@@ -164,6 +232,7 @@ class ConnectionStack:
             extensions=self._extensions,
         )
         connection = self._checkout()
+        bounded = _DEADLINE.set(outgoing.deadline)
         try:
             with _as_httpx_errors():
                 answer = connection.handle_request(request)
@@ -174,6 +243,8 @@ class ConnectionStack:
         except BaseException:
             connection.close()
             raise
+        finally:
+            _DEADLINE.reset(bounded)
         self._release(connection)
         return Answer(answer.status, answer.headers, body)
 
@@ -201,7 +272,10 @@ class ConnectionStack:
         if found is not None:
             return found
         return httpcore.HTTPConnection(
-            self._origin, ssl_context=self._ssl_context, keepalive_expiry=KEEPALIVE_SECONDS
+            self._origin,
+            ssl_context=self._ssl_context,
+            keepalive_expiry=KEEPALIVE_SECONDS,
+            network_backend=self._backend,
         )
 
     def _release(self, connection: httpcore.HTTPConnection) -> None:

@@ -33,6 +33,7 @@ FAULTS = (
     "reset_before_answer",
     "forward_then_reset",
     "trickle",
+    "trickle_headers",
     "endless_body",
     "redirect_307",
     "hostile_names",
@@ -195,6 +196,18 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             while not self.server.shared.stopping.wait(0.2):
                 self.wfile.write(b" ")
+                self.wfile.flush()
+        except OSError:
+            pass
+        self.close_connection = True
+
+    def _trickle_headers(self, body: bytes) -> None:
+        """A status line, then one byte of an endless header every 0.2 s: each read is quick, no header ends."""
+        try:
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Padding: ")
+            self.wfile.flush()
+            while not self.server.shared.stopping.wait(0.2):
+                self.wfile.write(b"a")
                 self.wfile.flush()
         except OSError:
             pass

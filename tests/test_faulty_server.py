@@ -174,10 +174,13 @@ def test_a_cluster_that_never_answers_times_out_within_the_client_timeout(emulat
 
 
 @pytest.mark.timeout(20)
-def test_a_cluster_that_trickles_its_answer_is_cut_off_at_the_timeout(emulator: EmulatorServer) -> None:
-    """Every read arrives in time, the answer never completes: the whole answer has a deadline."""
+@pytest.mark.parametrize("fault", ["trickle", "trickle_headers"])
+def test_a_cluster_that_trickles_its_answer_is_cut_off_at_the_timeout(
+    emulator: EmulatorServer, fault: str
+) -> None:
+    """Every read arrives in time, the body (or the header) never ends: the whole answer has one deadline."""
     with (
-        FaultyServer(emulator.url, [Rule("GET", POLICIES, "trickle")]) as chaos,
+        FaultyServer(emulator.url, [Rule("GET", POLICIES, fault)]) as chaos,
         Client(chaos.url, timeout=1, retry=ONCE) as client,
         pytest.raises(ClusterError) as info,
     ):
