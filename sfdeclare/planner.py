@@ -109,23 +109,22 @@ def effective(
 ) -> Effective:
     """The policy and suspension that apply to ``ref``: the nearest explicit level wins."""
     suspended = suspensions if isinstance(suspensions, (set, frozenset)) else frozenset(suspensions)
-    policy = policy_from = suspended_from = None
-    for node in ref.lineage():
-        if policy is None and node in mappings:
-            policy, policy_from = mappings[node], node.level
-        if suspended_from is None and node in suspended:
-            suspended_from = node.level
-    return Effective(policy, policy_from, suspended_from is not None, suspended_from)
+    result = NOTHING
+    for node in reversed(ref.lineage()):
+        result = inherit(result, node, mappings, suspended)
+    return result
 
 
 NOTHING = Effective()
+# An entity with its effective settings before and after the plan.
+_Resolved = tuple[EntityRef, Effective, Effective]
 
 
 def inherit(
     parent: Effective, ref: EntityRef, mappings: Mapping[EntityRef, str], suspensions: AbstractSet[EntityRef]
 ) -> Effective:
     """``ref``'s settings given its parent's (``NOTHING`` above an application): its own mapping or suspension
-    wins where it has one. The same answer as ``effective``, without walking the lineage again."""
+    wins where it has one. Walking an application's entities top-down, each inherits its parent's result."""
     policy = mappings.get(ref)
     suspended_here = ref in suspensions
     if policy is None and not suspended_here:
@@ -532,35 +531,37 @@ class _Planner:
         mapped_by_app: dict[str, set[EntityRef]] = {}
         for ref in (*self.live.mappings, *after):
             mapped_by_app.setdefault(ref.application, set()).add(ref)
-        before_m, after_m = self.live.mappings, after
+
+        def below(parent: _Resolved, ref: EntityRef) -> _Resolved:
+            return (
+                ref,
+                inherit(parent[1], ref, self.live.mappings, before_s),
+                inherit(parent[2], ref, after, after_suspensions),
+            )
+
         for app_name in sorted(self.managed_apps):
             live_app: LiveApplication | None = self.live.applications.get(app_name)
             # Top-down: each entity inherits from its parent's result instead of walking its own lineage.
             app_ref = EntityRef(app_name)
-            app_b = inherit(NOTHING, app_ref, before_m, before_s)
-            app_a = inherit(NOTHING, app_ref, after_m, after_suspensions)
-            resolved: list[tuple[EntityRef, Effective, Effective]] = [(app_ref, app_b, app_a)]
+            app = below((app_ref, NOTHING, NOTHING), app_ref)
+            resolved = [app]
             for svc in (live_app.services or ()) if live_app else ():
                 if not svc.backup_eligible:
                     continue
-                svc_ref = EntityRef(app_name, svc.name)
-                svc_b = inherit(app_b, svc_ref, before_m, before_s)
-                svc_a = inherit(app_a, svc_ref, after_m, after_suspensions)
-                resolved.append((svc_ref, svc_b, svc_a))
-                for p in svc.partitions or ():
-                    part_ref = EntityRef(app_name, svc.name, p.id)
-                    resolved.append(
-                        (
-                            part_ref,
-                            inherit(svc_b, part_ref, before_m, before_s),
-                            inherit(svc_a, part_ref, after_m, after_suspensions),
-                        )
-                    )
+                service = below(app, EntityRef(app_name, svc.name))
+                resolved.append(service)
+                resolved.extend(
+                    below(service, EntityRef(app_name, svc.name, p.id)) for p in svc.partitions or ()
+                )
             known = {ref for ref, _, _ in resolved}
             extra = mapped_by_app.get(app_name, set()) - known
             for ref in sorted(extra, key=EntityRef.sort_key):
                 resolved.append(
-                    (ref, effective(ref, before_m, before_s), effective(ref, after_m, after_suspensions))
+                    (
+                        ref,
+                        effective(ref, self.live.mappings, before_s),
+                        effective(ref, after, after_suspensions),
+                    )
                 )
             for ref, b, a in resolved:
                 if a == b:

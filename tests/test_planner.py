@@ -515,3 +515,12 @@ def test_inheriting_top_down_agrees_with_walking_each_lineage(
         parent = ref.parent()
         resolved[ref] = inherit(resolved[parent] if parent else NOTHING, ref, mappings, suspensions)
         assert resolved[ref] == effective(ref, mappings, suspensions)
+        # and both say what Service Fabric does: the nearest level with a mapping / a suspension wins
+        mapped = next((node for node in ref.lineage() if node in mappings), None)
+        suspended = next((node for node in ref.lineage() if node in suspensions), None)
+        assert resolved[ref] == Effective(
+            mappings[mapped] if mapped else None,
+            mapped.level if mapped else None,
+            suspended is not None,
+            suspended.level if suspended else None,
+        )
