@@ -23,14 +23,11 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol
-from urllib.parse import quote
 
 import httpcore
 import httpx
 
 KEEPALIVE_SECONDS = 5.0
-# A target is built from quoted segments; quoting again with these left alone only catches a stray character.
-_TARGET_SAFE = "/%?=&:;@$!*'()+,~"
 
 # httpcore's exception classes mirror httpx's, name for name; most specific first.
 _ERROR_NAMES = (
@@ -218,15 +215,14 @@ class ConnectionStack:
         self._backend = _DeadlineBackend()
 
     def exchange(self, outgoing: Outgoing) -> Answer:
-        full = self._prefix + outgoing.target
-        if not full.isascii():
-            full = quote(full, safe=_TARGET_SAFE)
+        # targets are built from percent-encoded segments (routes.quote_segment), and the prefix comes from httpx
+        full = (self._prefix + outgoing.target).encode("ascii")
         raw_headers = [(b"Host", self._host_header), *((k.encode(), v.encode()) for k, v in outgoing.headers)]
         if outgoing.content is not None:
             raw_headers.append((b"Content-Length", str(len(outgoing.content)).encode()))
         request = httpcore.Request(
             method=outgoing.method,
-            url=httpcore.URL(scheme=self._scheme, host=self._host, port=self._port, target=full.encode()),
+            url=httpcore.URL(scheme=self._scheme, host=self._host, port=self._port, target=full),
             headers=raw_headers,
             content=outgoing.content,
             extensions=self._extensions,
