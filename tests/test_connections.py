@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from sfdeclare import __version__
 from sfdeclare import client as client_module
 from sfdeclare.client import Client
 from sfdeclare.errors import ClusterError
@@ -26,6 +27,7 @@ class Seen:
     """What the server saw: one entry per connection accepted, each with the request targets it carried."""
 
     connections: list[list[str]] = field(default_factory=list)
+    user_agents: list[str | None] = field(default_factory=list)
     ended: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -42,6 +44,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.targets.append(self.path)
+        self.server.seen.user_agents.append(self.headers.get("User-Agent"))
         body = self.server.body
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -106,6 +109,12 @@ def test_sequential_requests_share_one_connection(server: CountingServer) -> Non
         for _ in range(10):
             assert client.list_policies() == {}
     assert [len(targets) for targets in server.seen.connections] == [10]
+
+
+def test_requests_name_sfdeclare_and_its_version(server: CountingServer) -> None:
+    with Client(server.url, retry=NO_RETRY) as client:
+        client.list_policies()
+    assert server.seen.user_agents == [f"sfdeclare/{__version__}"]
 
 
 def test_concurrent_requests_open_one_connection_each_at_most(server: CountingServer) -> None:
