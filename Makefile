@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test slow lint typecheck unit bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,12 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 test: lint typecheck
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not slow"
+
+# Proofs that take more than a few seconds (a fresh virtual environment, deep property runs): .ci/run runs them
+# after `make test`. pytest exits 5 when no test is marked slow; that is not a failure.
+slow: $(STAMP)
+	$(BIN)/pytest -m slow || [ $$? -eq 5 ]
 
 demo: $(STAMP)
 	bash examples/demo.sh

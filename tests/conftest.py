@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 from collections.abc import Iterator
@@ -39,3 +40,11 @@ def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     monkeypatch.setattr(socket.socket, "connect", guarded_connect)
     yield
+
+
+@pytest.fixture
+def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's clients retry as in production, only without the long waits (same attempts, same bounds)."""
+    from sfdeclare.retry import RetryPolicy
+
+    monkeypatch.setattr("sfdeclare.client.RetryPolicy", functools.partial(RetryPolicy, base_delay=0.001))

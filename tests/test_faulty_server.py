@@ -5,7 +5,6 @@ healthy cluster converges."""
 
 from __future__ import annotations
 
-import functools
 import io
 import json
 import re
@@ -51,14 +50,12 @@ CLIENT_FAULTS = {
 
 
 @pytest.fixture()
-def emulator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> EmulatorServer:
+def emulator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fast_retries: None) -> EmulatorServer:
     (tmp_path / "topology.yaml").write_text(TOPOLOGY)
     init_state(str(tmp_path / "state"), str(tmp_path / "topology.yaml"))
     (tmp_path / "sfdeclare.yaml").write_text(CONFIG)
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("SFDECLARE_ENDPOINT", raising=False)
-    # the CLI's clients retry as in production, only without the long waits
-    monkeypatch.setattr("sfdeclare.client.RetryPolicy", functools.partial(RetryPolicy, base_delay=0.001))
     with EmulatorServer(str(tmp_path / "state")) as server:
         yield server
 

@@ -69,6 +69,7 @@ def cli(*args: str) -> tuple[int, str]:
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.usefixtures("fast_retries")
 @pytest.mark.parametrize("seed", range(20))
 def test_apply_under_thirty_percent_faults_converges(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int
