@@ -16,10 +16,10 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from sfdeclare.client import Client, read_state
-from sfdeclare.commands.common import resolve_values
-from sfdeclare.config import load_declaration
-from sfdeclare.planner import PlanOptions, plan
+from sfdeclare.cluster.client import read_state
+from sfdeclare.commands.session import connect, resolve_values
+from sfdeclare.config.loader import load_declaration
+from sfdeclare.engine.planner import PlanOptions, plan
 
 
 def measure(state: str, config: str, *, repeat: int = 3, parallelism: int = 16) -> dict[str, Any]:
@@ -27,7 +27,7 @@ def measure(state: str, config: str, *, repeat: int = 3, parallelism: int = 16) 
     declaration = load_declaration([config])
     load_s = time.perf_counter() - started
     endpoint = f"emulator:{os.path.abspath(state)}"
-    with Client(
+    with connect(
         endpoint, settings=declaration.cluster, base_dir=declaration.base_dir, parallelism=parallelism
     ) as c:
         started = time.perf_counter()

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
 from benchmarks.generate import app_name
-from sfdeclare.client import Client
-from sfdeclare.retry import ClusterRequestError, RetryPolicy
-from sfdeclare.routes import WireRequest
+from sfdeclare.cluster.retry import ClusterRequestError, RetryPolicy
+from sfdeclare.commands.session import connect
+from sfdeclare.servicefabric.routes import WireRequest
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ def read_paths(applications: int) -> list[str]:
 
 
 def _sfdeclare_getter(url: str) -> tuple[Callable[[str], int], Callable[[], None]]:
-    client = Client(url, env={}, retry=RetryPolicy(max_attempts=1), parallelism=1, timeout=30)
+    client = connect(url, env={}, retry=RetryPolicy(max_attempts=1), parallelism=1, timeout=30)
 
     def get(target: str) -> int:
         path, _, query = target.partition("?")

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from sfdeclare import __version__
-from sfdeclare.debug import DEBUG
+from sfdeclare.commands.debug import DEBUG
 from sfdeclare.errors import DiagnosticsError, SfdeclareError
 
 EXIT_OK = 0

@@ -45,6 +45,8 @@ def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.fixture
 def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI's clients retry as in production, only without the long waits (same attempts, same bounds)."""
-    from sfdeclare.retry import RetryPolicy
+    from sfdeclare.cluster.retry import RetryPolicy
 
-    monkeypatch.setattr("sfdeclare.client.RetryPolicy", functools.partial(RetryPolicy, base_delay=0.001))
+    monkeypatch.setattr(
+        "sfdeclare.cluster.client.RetryPolicy", functools.partial(RetryPolicy, base_delay=0.001)
+    )

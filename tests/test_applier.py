@@ -6,11 +6,18 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from sfdeclare.applier import ActionResult, apply_plan, summary_line
+from sfdeclare.engine.applier import ActionResult, apply_plan, summary_line
+from sfdeclare.engine.plan import Action, Change, Plan, ordered
 from sfdeclare.errors import ClusterError
-from sfdeclare.model import EntityRef
-from sfdeclare.plan import Action, Change, Plan, ReadScope, ordered
-from sfdeclare.routes import ApiOptions, WireRequest, create_policy, disable_backup, enable_backup
+from sfdeclare.model.addresses import EntityRef
+from sfdeclare.model.scope import ReadScope
+from sfdeclare.servicefabric.routes import (
+    ApiOptions,
+    WireRequest,
+    create_policy,
+    disable_backup,
+    enable_backup,
+)
 
 API = ApiOptions()
 BODY: dict[str, Any] = {

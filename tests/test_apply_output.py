@@ -9,13 +9,14 @@ from pathlib import Path
 
 import jsonschema
 
-from sfdeclare.applier import ActionResult, ApplyResult
 from sfdeclare.commands.apply import _Progress
-from sfdeclare.model import EntityRef
-from sfdeclare.plan import Action, Change, Plan, ReadScope, ordered
+from sfdeclare.engine.applier import ActionResult, ApplyResult
+from sfdeclare.engine.plan import Action, Change, Plan, ordered
+from sfdeclare.model.addresses import EntityRef
+from sfdeclare.model.scope import ReadScope
 from sfdeclare.render import github, report
-from sfdeclare.routes import ApiOptions, create_policy, disable_backup, enable_backup
-from sfdeclare.schema_files import load_schema
+from sfdeclare.schemas import load_schema
+from sfdeclare.servicefabric.routes import ApiOptions, create_policy, disable_backup, enable_backup
 
 GOLDEN = Path(__file__).resolve().parent / "data" / "golden"
 API = ApiOptions()

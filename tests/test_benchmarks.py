@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from sfdeclare.cli import main as cli_main
-from sfdeclare.client import Client, read_state
-from sfdeclare.config import load_declaration
+from sfdeclare.cluster.client import read_state
+from sfdeclare.config.loader import load_declaration
 from sfdeclare.emulator.state import init_state
 from sfdeclare.emulator.transport import EmulatorTransport
 
@@ -26,6 +26,7 @@ from benchmarks.generate import Scenario, generate
 from benchmarks.processes import PYTHON, Emulator, child_env, run_timed
 from benchmarks.run import Measured, median_run
 from benchmarks.sdk_baseline import read_cluster
+from sfdeclare.commands.session import connect
 
 APPS = 20
 SERVICES = 3
@@ -45,7 +46,7 @@ class Cluster:
         """read_state of the scenario's configuration; the emulator's request counts for it."""
         self.transport.app.stats.reset()
         declaration = load_declaration([str(self.scenario.config)])
-        with Client("http://emulator", transport=self.transport, parallelism=16) as client:
+        with connect("http://emulator", transport=self.transport, parallelism=16) as client:
             live = read_state(client, declaration, parallelism=16)
         stats = self.transport.app.stats.snapshot()
         assert live.requests == stats["Total"]

@@ -12,10 +12,10 @@ import jsonschema
 import pytest
 
 from sfdeclare.cli import main
-from sfdeclare.client import Client
+from sfdeclare.commands.session import connect
 from sfdeclare.emulator.state import init_state
-from sfdeclare.model import EntityRef
-from sfdeclare.schema_files import load_schema
+from sfdeclare.model.addresses import EntityRef
+from sfdeclare.schemas import load_schema
 
 CANARY = "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=CANARY-c2VjcmV0LXZhbHVl"
 
@@ -90,7 +90,7 @@ def cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     monkeypatch.delenv("SFDECLARE_ENDPOINT", raising=False)
     monkeypatch.chdir(tmp_path)
     endpoint = f"emulator:{state}"
-    with Client(endpoint) as client:
+    with connect(endpoint) as client:
         low = min(
             p.low_key or 0
             for p in client.list_partitions("fabric:/CalcApp/Reporting")
@@ -119,10 +119,10 @@ def sfd(*args: str, stdin: str = "") -> Run:
 
 
 def live_mappings(endpoint: str) -> dict[EntityRef, str]:
-    from sfdeclare.client import read_state
-    from sfdeclare.model import ApplicationDecl, Declaration
+    from sfdeclare.cluster.client import read_state
+    from sfdeclare.model.declaration import ApplicationDecl, Declaration
 
-    with Client(endpoint) as client:
+    with connect(endpoint) as client:
         d = Declaration(applications={"fabric:/CalcApp": ApplicationDecl("fabric:/CalcApp")})
         return dict(read_state(client, d).mappings)
 
@@ -144,7 +144,7 @@ def test_plan_on_an_empty_cluster_then_apply_then_plan_is_empty(cluster: dict[st
     assert again.code == 0
     assert again.out.strip() == "No changes. The cluster matches the configuration."
 
-    with Client(ep) as client:
+    with connect(ep) as client:
         for p in client.list_partitions("fabric:/CalcApp/CalcService"):
             (info,) = client.configuration_info(
                 EntityRef("fabric:/CalcApp", "fabric:/CalcApp/CalcService", p.id)
@@ -183,7 +183,7 @@ def test_a_missing_secret_stops_apply_before_any_change(
     run = sfd("apply", cluster["config"], "--endpoint", cluster["endpoint"], "--auto-approve")
     assert run.code == 1
     assert "BACKUP_STORE is not set" in run.err and "nothing was changed" in run.err
-    with Client(cluster["endpoint"]) as client:
+    with connect(cluster["endpoint"]) as client:
         assert client.list_policies() == {}
 
 
@@ -205,7 +205,7 @@ def test_apply_of_a_reviewed_plan_file_and_its_refusals(cluster: dict[str, Any])
     run = sfd("apply", "--plan", "plan.json", "--endpoint", f"emulator:{other}")
     assert run.code == 1 and "was made for" in run.err
 
-    with Client(ep) as client:  # somebody changes the cluster after the review
+    with connect(ep) as client:  # somebody changes the cluster after the review
         client.create_policy(
             "Sneaky",
             {
@@ -217,7 +217,7 @@ def test_apply_of_a_reviewed_plan_file_and_its_refusals(cluster: dict[str, Any])
     assert run.code == 1 and "the cluster changed since this plan was made" in run.err
     assert live_mappings(ep) == {}
 
-    with Client(ep) as client:
+    with connect(ep) as client:
         client.delete_policy("Sneaky")
     run = sfd("apply", "--plan", "plan.json", cfg)
     assert run.code == 0, run.all
@@ -287,7 +287,7 @@ def test_target_limits_the_plan(cluster: dict[str, Any]) -> None:
 
 def test_explain_says_which_line_decides(cluster: dict[str, Any]) -> None:
     ep, cfg = cluster["endpoint"], cluster["config"]
-    with Client(ep) as client:
+    with connect(ep) as client:
         pid = client.list_partitions("fabric:/CalcApp/CalcService")[0].id
     run = sfd("explain", cfg, f"partition[fabric:/CalcApp/CalcService/{pid}]", "--endpoint", ep)
     assert run.code == 0, run.all
@@ -317,7 +317,7 @@ def test_no_endpoint_is_a_clear_error(cluster: dict[str, Any]) -> None:
 def _reseal(data: dict[str, Any]) -> dict[str, Any]:
     import hashlib
 
-    from sfdeclare.plan import canonical_json
+    from sfdeclare.engine.plan import canonical_json
 
     rest = {k: v for k, v in data.items() if k != "checksum"}
     return {**rest, "checksum": "sha256:" + hashlib.sha256(canonical_json(rest).encode()).hexdigest()}
@@ -341,14 +341,14 @@ def test_a_resealed_plan_cannot_smuggle_a_request_its_action_does_not_send(
     Path("forged.json").write_text(json.dumps(_reseal(data)))
     run = sfd("apply", "--plan", "forged.json")
     assert run.code == 1 and "refusing the whole plan (nothing was changed)" in run.err
-    with Client(cluster["endpoint"]) as client:
+    with connect(cluster["endpoint"]) as client:
         assert client.list_policies() == {}
 
 
 def test_a_pruning_plan_file_applies_alone_and_deletes_the_unused_policy(cluster: dict[str, Any]) -> None:
     ep, cfg = cluster["endpoint"], cluster["config"]
     assert sfd("apply", cfg, "--endpoint", ep, "--auto-approve").code == 0
-    with Client(ep) as client:
+    with connect(ep) as client:
         client.create_policy(
             "Old",
             {
@@ -363,7 +363,7 @@ def test_a_pruning_plan_file_applies_alone_and_deletes_the_unused_policy(cluster
     run = sfd("apply", "--plan", "prune.json", "--allow-destructive")
     assert run.code == 0, run.all
     assert "applied: delete_policy policy[Old]" in run.out
-    with Client(ep) as client:
+    with connect(ep) as client:
         assert "Old" not in client.list_policies()
 
 

@@ -9,18 +9,14 @@ from typing import Any
 import httpx
 import pytest
 
-from sfdeclare import routes
-from sfdeclare.client import Client, Reply
+from sfdeclare.cluster.client import Client, Reply
+from sfdeclare.cluster.retry import ClusterRequestError, RetryPolicy
+from sfdeclare.commands.session import connect
 from sfdeclare.errors import ClusterError
-from sfdeclare.model import (
-    ClusterSettings,
-    EntityRef,
-    LiveApplication,
-    LivePartition,
-    LiveService,
-    TlsSettings,
-)
-from sfdeclare.retry import ClusterRequestError, RetryPolicy
+from sfdeclare.model.addresses import EntityRef
+from sfdeclare.model.declaration import ClusterSettings, TlsSettings
+from sfdeclare.model.live import LiveApplication, LivePartition, LiveService
+from sfdeclare.servicefabric import routes
 
 APP = EntityRef("fabric:/A")
 SVC = EntityRef("fabric:/A", "fabric:/A/S")
@@ -66,7 +62,7 @@ def make(
 ) -> Client:
     record = sleeps if sleeps is not None else []
     policy = RetryPolicy(sleep=record.append, random=lambda: 0.5, clock=lambda: 0.0, **retry)
-    return Client(
+    return connect(
         "http://cluster:19080",
         settings=settings,
         env=env or {},
@@ -299,7 +295,7 @@ def test_bearer_token_from_env() -> None:
     script = Script(page([]))
     settings = ClusterSettings(token="${env:TOK}")
     messages: list[str] = []
-    client = Client(
+    client = connect(
         "http://cluster:1",
         settings=settings,
         env={"TOK": "abc"},
@@ -406,6 +402,6 @@ def test_transport_errors_give_up_with_a_clear_line() -> None:
 def test_tls_settings_on_plain_http_are_reported_unused() -> None:
     messages: list[str] = []
     settings = ClusterSettings(tls=TlsSettings(ca_bundle="ca.pem"))
-    with Client("http://cluster:1", settings=settings, env={}, warn=messages.append):
+    with connect("http://cluster:1", settings=settings, env={}, warn=messages.append):
         pass
     assert messages == ["warning: cluster.tls is set but http://cluster:1 is plain http: it is not used"]

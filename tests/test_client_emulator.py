@@ -10,24 +10,25 @@ from typing import Any
 import httpx
 import pytest
 
-from sfdeclare.client import Client, read_state
+from sfdeclare.cluster.client import Client, read_state
+from sfdeclare.cluster.retry import ClusterRequestError, RetryPolicy
+from sfdeclare.commands import session
 from sfdeclare.emulator.server import EmulatorServer
 from sfdeclare.emulator.state import init_state
 from sfdeclare.emulator.topology import derived_partition_id
 from sfdeclare.errors import ClusterError
-from sfdeclare.model import (
+from sfdeclare.model.addresses import EntityRef
+from sfdeclare.model.declaration import (
     ApplicationDecl,
     ClusterSettings,
     Declaration,
-    EntityRef,
     LevelSettings,
-    LiveApplication,
     PartitionDecl,
     PartitionSelector,
     ServiceDecl,
 )
-from sfdeclare.retry import ClusterRequestError, RetryPolicy
-from sfdeclare.routes import WireRequest
+from sfdeclare.model.live import LiveApplication
+from sfdeclare.servicefabric.routes import WireRequest
 
 TOPOLOGY: dict[str, Any] = {
     "applications": [
@@ -102,7 +103,7 @@ def endpoint(request: pytest.FixtureRequest, tmp_path: Path, topology: str) -> I
 
 
 def connect(endpoint: str, **settings: Any) -> Client:
-    return Client(endpoint, settings=ClusterSettings(**settings), env=ENV, retry=NO_WAIT)
+    return session.connect(endpoint, settings=ClusterSettings(**settings), env=ENV, retry=NO_WAIT)
 
 
 def test_policy_lifecycle(endpoint: str) -> None:
@@ -160,7 +161,7 @@ def test_mappings_suspensions_and_config_info(endpoint: str, style: str) -> None
         assert client.suspend_backup(CALC).status == 202
         assert client.suspend_backup(CALC_P1).status == 202
         items = client.configuration_info(CALC)
-        from sfdeclare.wire import explicit_configuration
+        from sfdeclare.servicefabric.replies import explicit_configuration
 
         config = explicit_configuration(items)
         assert config.mappings == {CALC: "daily", CALC_SVC: "hourly", CALC_P0: "daily"}
@@ -320,7 +321,7 @@ def test_injected_faults_are_retried(tmp_path: Path, topology: str) -> None:
     with EmulatorServer(str(tmp_path / "s.db"), topology=topology, fault_rate=0.4, seed=7) as server:
         sleeps: list[float] = []
         policy = RetryPolicy(max_attempts=12, sleep=sleeps.append, random=lambda: 0.0)
-        with Client(server.url, env=ENV, retry=policy) as client:
+        with session.connect(server.url, env=ENV, retry=policy) as client:
             attempts = [client.create_policy(f"p{i}", POLICY).attempts for i in range(8)]
             attempts += [client.enable_backup(CALC, "p0").attempts, client.suspend_backup(CALC).attempts]
             assert sorted(client.list_policies()) == [f"p{i}" for i in range(8)]
@@ -338,7 +339,7 @@ def test_faults_exhaust_attempts_with_a_clear_error(tmp_path: Path, topology: st
     retry = RetryPolicy(max_attempts=3, sleep=lambda s: None)
     with (
         server,
-        Client(server.url, env=ENV, retry=retry) as client,
+        session.connect(server.url, env=ENV, retry=retry) as client,
         pytest.raises(ClusterRequestError) as info,
     ):
         client.list_policies()
@@ -354,7 +355,7 @@ def test_reset_faults_make_writes_ambiguous(tmp_path: Path, topology: str) -> No
     retry = RetryPolicy(max_attempts=2, sleep=lambda s: None)
     with (
         server,
-        Client(server.url, env=ENV, retry=retry) as client,
+        session.connect(server.url, env=ENV, retry=retry) as client,
         pytest.raises(ClusterRequestError) as info,
     ):
         client.create_policy("p", POLICY)
@@ -379,13 +380,17 @@ def test_served_client_certificate_required(tmp_path: Path, topology: str) -> No
         tls_key=str(tmp_path / "server.pem"),
         client_ca=str(tmp_path / "client-ca.pem"),
     ) as server:
-        from sfdeclare.model import TlsSettings
+        from sfdeclare.model.declaration import TlsSettings
 
         good = ClusterSettings(tls=TlsSettings(ca_bundle="ca.pem", client_cert="admin.pem"))
-        with Client(server.url, settings=good, base_dir=str(tmp_path), env={}, retry=NO_WAIT) as client:
+        with session.connect(
+            server.url, settings=good, base_dir=str(tmp_path), env={}, retry=NO_WAIT
+        ) as client:
             assert len(client.list_applications()) == 4
         bare = ClusterSettings(tls=TlsSettings(ca_bundle="ca.pem"))
-        bare_client = Client(server.url, settings=bare, base_dir=str(tmp_path), env={}, retry=NO_WAIT)
+        bare_client = session.connect(
+            server.url, settings=bare, base_dir=str(tmp_path), env={}, retry=NO_WAIT
+        )
         with bare_client, pytest.raises(ClusterError, match="client certificate"):
             bare_client.list_applications()
 
@@ -396,5 +401,5 @@ def test_transport_is_injectable(tmp_path: Path, topology: str) -> None:
     state = str(tmp_path / "s.db")
     init_state(state, topology)
     transport: httpx.BaseTransport = EmulatorTransport(state)
-    with Client("http://cluster:19080", transport=transport, env=ENV) as client:
+    with session.connect("http://cluster:19080", transport=transport, env=ENV) as client:
         assert len(client.list_applications()) == 4

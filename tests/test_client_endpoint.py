@@ -4,9 +4,9 @@ import os
 
 import pytest
 
-from sfdeclare.endpoint import EndpointError, parse_endpoint, resolve_endpoint
+from sfdeclare.cluster.endpoint import EndpointError, parse_endpoint, resolve_endpoint
 from sfdeclare.errors import ConfigError
-from sfdeclare.model import ClusterSettings
+from sfdeclare.model.declaration import ClusterSettings
 
 CONFIGURED = ClusterSettings(endpoint="https://config:19080")
 

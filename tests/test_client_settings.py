@@ -9,19 +9,19 @@ import pytest
 import trustme
 
 from sfdeclare.cli import main
-from sfdeclare.client import Client
+from sfdeclare.commands.session import connect
 from sfdeclare.errors import ConfigError
-from sfdeclare.model import ClusterSettings, TlsSettings
+from sfdeclare.model.declaration import ClusterSettings, TlsSettings
 
 
 def test_tls_paths_may_be_references(tmp_path: Path) -> None:
     ca = trustme.CA()
     ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
     settings = ClusterSettings(tls=TlsSettings(ca_bundle="${env:CA_PATH}"))
-    with Client("https://127.0.0.1:1", settings=settings, env={"CA_PATH": str(tmp_path / "ca.pem")}):
+    with connect("https://127.0.0.1:1", settings=settings, env={"CA_PATH": str(tmp_path / "ca.pem")}):
         pass
     with pytest.raises(ConfigError, match="CA_PATH is not set"):
-        Client("https://127.0.0.1:1", settings=settings, env={})
+        connect("https://127.0.0.1:1", settings=settings, env={})
 
 
 def test_a_plan_made_with_a_relative_emulator_path_applies(

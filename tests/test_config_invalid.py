@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from sfdeclare.cli import main
-from sfdeclare.config import load_declaration
+from sfdeclare.config.loader import load_declaration
 from sfdeclare.errors import ConfigError
 
 INVALID = Path(__file__).parent / "data" / "config" / "invalid"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from sfdeclare.config import expand_paths, load_declaration
+from sfdeclare.config.loader import expand_paths, load_declaration
 from sfdeclare.errors import ConfigError, Location
-from sfdeclare.model import Declaration, LevelSettings, PartitionSelector
+from sfdeclare.model.declaration import Declaration, LevelSettings, PartitionSelector
 
 VALID = Path(__file__).parent / "data" / "config" / "valid"
 
@@ -212,7 +212,7 @@ def test_base_dir_is_the_first_paths_directory(tmp_path: Path) -> None:
 
 
 def test_oversized_file_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from sfdeclare import yamlsource
+    from sfdeclare.safeyaml import reader as yamlsource
 
     monkeypatch.setattr(yamlsource, "MAX_FILE_BYTES", 64)
     _write(tmp_path, "big.yaml", "version: 1\n" + "# padding\n" * 10)

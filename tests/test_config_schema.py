@@ -10,8 +10,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from sfdeclare.config_schema import schema
-from sfdeclare.yamlsource import parse_text
+from sfdeclare.config.schema import schema
+from sfdeclare.safeyaml.reader import parse_text
 
 ROOT = Path(__file__).parent.parent
 REPO_COPY = ROOT / "schemas" / "sfdeclare.schema.json"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sfdeclare import yamlsource
-from sfdeclare.yamlsource import format_path, load_file, parse_text
+from sfdeclare.safeyaml import reader as yamlsource
+from sfdeclare.safeyaml.reader import format_path, load_file, parse_text
 
 
 def _errors(text: str) -> list[str]:

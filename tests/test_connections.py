@@ -13,10 +13,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from sfdeclare import __version__
-from sfdeclare import client as client_module
-from sfdeclare.client import Client
+from sfdeclare.cluster import client as client_module
+from sfdeclare.cluster.retry import RetryPolicy
+from sfdeclare.commands.session import connect
 from sfdeclare.errors import ClusterError
-from sfdeclare.retry import RetryPolicy
 
 NO_RETRY = RetryPolicy(max_attempts=1)
 EMPTY_PAGE = json.dumps({"ContinuationToken": "", "Items": []}).encode()
@@ -105,20 +105,20 @@ def no_proxy_from_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_sequential_requests_share_one_connection(server: CountingServer) -> None:
-    with Client(server.url, retry=NO_RETRY) as client:
+    with connect(server.url, retry=NO_RETRY) as client:
         for _ in range(10):
             assert client.list_policies() == {}
     assert [len(targets) for targets in server.seen.connections] == [10]
 
 
 def test_requests_name_sfdeclare_and_its_version(server: CountingServer) -> None:
-    with Client(server.url, retry=NO_RETRY) as client:
+    with connect(server.url, retry=NO_RETRY) as client:
         client.list_policies()
     assert server.seen.user_agents == [f"sfdeclare/{__version__}"]
 
 
 def test_concurrent_requests_open_one_connection_each_at_most(server: CountingServer) -> None:
-    with Client(server.url, retry=NO_RETRY, parallelism=4) as client, ThreadPoolExecutor(4) as pool:
+    with connect(server.url, retry=NO_RETRY, parallelism=4) as client, ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda _: client.list_policies(), range(40)))
     assert results == [{}] * 40
     assert 1 <= len(server.seen.connections) <= 4
@@ -129,7 +129,7 @@ def test_a_connection_the_server_closed_while_idle_is_replaced_without_a_retry(
     server: CountingServer,
 ) -> None:
     server.close_after_answer = True
-    with Client(server.url, retry=NO_RETRY) as client:
+    with connect(server.url, retry=NO_RETRY) as client:
         for done in range(1, 4):
             assert client.list_policies() == {}
             wait_for_ended(server, done)
@@ -142,7 +142,7 @@ def test_an_answer_cut_short_never_leaves_its_connection_for_the_next_request(
 ) -> None:
     server.body = json.dumps({"ContinuationToken": "", "Items": [], "Padding": "x" * 4096}).encode()
     monkeypatch.setattr(client_module, "MAX_RESPONSE_BYTES", 1024)
-    with Client(server.url, retry=NO_RETRY) as client:
+    with connect(server.url, retry=NO_RETRY) as client:
         with pytest.raises(ClusterError, match="larger than 1,024 bytes"):
             client.list_policies()
         server.body = EMPTY_PAGE
@@ -151,7 +151,7 @@ def test_an_answer_cut_short_never_leaves_its_connection_for_the_next_request(
 
 
 def test_closing_the_client_closes_its_idle_connections(server: CountingServer) -> None:
-    client = Client(server.url, retry=NO_RETRY)
+    client = connect(server.url, retry=NO_RETRY)
     client.list_policies()
     assert server.seen.ended == 0
     client.close()
@@ -163,7 +163,7 @@ def test_a_proxy_named_by_the_environment_carries_the_requests(
 ) -> None:
     # The counting server plays the proxy: a proxy is asked for the absolute URL of the cluster.
     monkeypatch.setenv("HTTP_PROXY", server.url)
-    with Client("http://cluster.example:19080", retry=NO_RETRY) as client:
+    with connect("http://cluster.example:19080", retry=NO_RETRY) as client:
         assert client.list_policies() == {}
     [[target]] = server.seen.connections
     assert target.startswith("http://cluster.example:19080/BackupRestore/BackupPolicies?")
@@ -172,7 +172,7 @@ def test_a_proxy_named_by_the_environment_carries_the_requests(
 def test_no_proxy_exempts_the_cluster(server: CountingServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # the discard port: nothing listens there
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-    with Client(server.url, retry=NO_RETRY) as client:
+    with connect(server.url, retry=NO_RETRY) as client:
         assert client.list_policies() == {}
     [[target]] = server.seen.connections
     assert target.startswith("/BackupRestore/BackupPolicies?")

@@ -13,16 +13,19 @@ import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from sfdeclare.applier import apply_plan
-from sfdeclare.client import Client
-from sfdeclare.commands.common import read_live
-from sfdeclare.config import load_declaration
+from sfdeclare.cluster.client import Client
+from sfdeclare.commands.session import connect, read_live
+from sfdeclare.config.loader import load_declaration
 from sfdeclare.emulator.state import Store, init_state
+from sfdeclare.engine.applier import apply_plan
+from sfdeclare.engine.planner import PlanOptions, plan
 from sfdeclare.errors import PlanError
-from sfdeclare.model import Declaration, EntityRef, LiveState
-from sfdeclare.planner import PlanOptions, plan, read_scope
-from sfdeclare.policies import request_body
-from sfdeclare.routes import WireRequest
+from sfdeclare.model.addresses import EntityRef
+from sfdeclare.model.declaration import Declaration
+from sfdeclare.model.live import LiveState
+from sfdeclare.model.scope import read_scope
+from sfdeclare.servicefabric.policies import request_body
+from sfdeclare.servicefabric.routes import WireRequest
 
 POLICIES = ["P0", "P1", "P2"]
 ENV = {"CONN": "UseDevelopmentStorage=true"}
@@ -220,7 +223,7 @@ def test_plan_apply_plan_is_empty_and_no_action_is_rejected(scenario: Scenario) 
         folder = Path(tmp)
         (folder / "topology.yaml").write_text(yaml.safe_dump(scenario.topology))
         init_state(str(folder / "state"), str(folder / "topology.yaml"))
-        with Client(f"emulator:{folder / 'state'}", env=ENV) as client:
+        with connect(f"emulator:{folder / 'state'}", env=ENV) as client:
             prepare(scenario, folder, client)
             declaration = load_declaration([str(write_config(scenario, folder, client))])
             live = read_live(client, declaration, read_scope(declaration), 4)

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from test_ci_examples import cli_options, parse_error, sfdeclare_commands
 
-from sfdeclare.config import load_declaration
+from sfdeclare.config.loader import load_declaration
 from sfdeclare.emulator.topology import topology_from_dict
 
 ROOT = Path(__file__).resolve().parent.parent

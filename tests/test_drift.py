@@ -9,25 +9,22 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from sfdeclare.drift import DriftOptions, DriftReport, drift
+from sfdeclare.engine.drift import DriftOptions, DriftReport, drift
+from sfdeclare.engine.planner import PlanOptions, plan
 from sfdeclare.errors import Location, PlanError
-from sfdeclare.model import (
+from sfdeclare.model.addresses import EntityRef
+from sfdeclare.model.declaration import (
     ApplicationDecl,
     Declaration,
-    EntityRef,
     LevelSettings,
-    LiveApplication,
-    LivePartition,
-    LiveService,
-    LiveState,
     PartitionDecl,
     PartitionSelector,
     PolicyDecl,
     ServiceDecl,
 )
-from sfdeclare.planner import PlanOptions, plan
+from sfdeclare.model.live import LiveApplication, LivePartition, LiveService, LiveState
 from sfdeclare.render.drift import drift_to_json, render_markdown, render_text
-from sfdeclare.schema_files import load_schema
+from sfdeclare.schemas import load_schema
 
 APP = "fabric:/A"
 SVC = "fabric:/A/S"
@@ -132,7 +129,7 @@ def test_policy_fields_are_compared_after_normalisation_secrets_excluded() -> No
 
 
 def test_non_secret_references_are_resolved_from_the_environment_at_the_edge() -> None:
-    from sfdeclare.commands.common import resolve_values
+    from sfdeclare.commands.session import resolve_values
 
     body = {**BODY, "Storage": {**BODY["Storage"], "ContainerName": "${env:CONTAINER}"}}
     declaration = _declaration(policies={"p": body})

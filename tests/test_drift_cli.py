@@ -15,12 +15,12 @@ import jsonschema
 import pytest
 
 from sfdeclare.cli import main
-from sfdeclare.client import Client
+from sfdeclare.commands.session import connect
 from sfdeclare.emulator.server import EmulatorServer
 from sfdeclare.emulator.state import init_state
 from sfdeclare.emulator.topology import derived_partition_id
-from sfdeclare.model import EntityRef
-from sfdeclare.schema_files import load_schema
+from sfdeclare.model.addresses import EntityRef
+from sfdeclare.schemas import load_schema
 
 TOPOLOGY = Path(__file__).resolve().parent / "data" / "topologies" / "calc.yaml"
 SECRET = "DefaultEndpointsProtocol=https;AccountKey=dG9wLXNlY3JldA=="
@@ -115,7 +115,7 @@ def _policy(**changes: Any) -> dict[str, Any]:
 
 def _out_of_band(endpoint: str) -> None:
     """One change of every kind, made the way an operator would: straight through the cluster's API."""
-    with Client(endpoint) as client:
+    with connect(endpoint) as client:
         client.update_policy(
             "Daily", _policy(Schedule={"ScheduleKind": "FrequencyBased", "Interval": "PT12H"})
         )
@@ -215,7 +215,7 @@ def test_all_applications_reports_mappings_and_suspensions_in_undeclared_applica
     cluster: tuple[str, str],
 ) -> None:
     config, state = cluster
-    with Client(f"emulator:{state}") as client:
+    with connect(f"emulator:{state}") as client:
         client.enable_backup(EntityRef("fabric:/Org/Billing"), "Daily")
         client.suspend_backup(EntityRef("fabric:/Org/Billing"))
     code, out, _ = _drift(config, f"emulator:{state}", "json")

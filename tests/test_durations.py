@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sfdeclare.durations import (
+from sfdeclare.servicefabric.durations import (
     format_duration,
     format_run_time,
     parse_duration,

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from sfdeclare.cli import main
-from sfdeclare.config import load_declaration
+from sfdeclare.config.loader import load_declaration
 from sfdeclare.emulator.state import init_state
-from sfdeclare.interpolate import references
-from sfdeclare.model import SECRET_FIELDS
+from sfdeclare.model.declaration import SECRET_FIELDS
+from sfdeclare.model.references import references
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 

@@ -15,12 +15,13 @@ import pytest
 from faulty_server_support import FaultyServer, Rule
 
 from sfdeclare.cli import main
-from sfdeclare.client import Client
+from sfdeclare.cluster.retry import RetryPolicy
+from sfdeclare.commands.session import connect
 from sfdeclare.emulator.server import EmulatorServer
 from sfdeclare.emulator.state import init_state
 from sfdeclare.errors import ClusterError
-from sfdeclare.model import ClusterSettings, EntityRef
-from sfdeclare.retry import RetryPolicy
+from sfdeclare.model.addresses import EntityRef
+from sfdeclare.model.declaration import ClusterSettings
 
 POLICIES = "/BackupRestore/BackupPolicies"
 QUICK = RetryPolicy(max_attempts=2, base_delay=0.01, total_timeout=5)
@@ -65,7 +66,7 @@ def emulator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fast_retries: None
 def test_each_fault_is_one_clear_error_naming_the_operation(fault: str, emulator: EmulatorServer) -> None:
     with (
         FaultyServer(emulator.url, [Rule("GET", POLICIES, fault)]) as chaos,
-        Client(chaos.url, timeout=1, retry=QUICK) as client,
+        connect(chaos.url, timeout=1, retry=QUICK) as client,
     ):
         with pytest.raises(ClusterError) as info:
             client.list_policies()
@@ -99,7 +100,7 @@ def run_apply(endpoint: str, *extra: str) -> tuple[int, str, str]:
 
 
 def mapped(url: str) -> set[str]:
-    with Client(url) as client:
+    with connect(url) as client:
         return {
             app
             for app in (f"fabric:/App{a}" for a in range(4))
@@ -161,7 +162,7 @@ def test_apply_reports_exactly_what_was_and_was_not_done_then_converges(emulator
 def test_a_cluster_that_never_answers_times_out_within_the_client_timeout(emulator: EmulatorServer) -> None:
     with (
         FaultyServer(emulator.url, [Rule("POST", "/$/Create", "silent")]) as chaos,
-        Client(chaos.url, timeout=1, retry=ONCE) as client,
+        connect(chaos.url, timeout=1, retry=ONCE) as client,
         pytest.raises(ClusterError) as info,
     ):
         client.create_policy("Daily", {"MaxIncrementalBackups": 1})
@@ -178,7 +179,7 @@ def test_a_cluster_that_trickles_its_answer_is_cut_off_at_the_timeout(
     """Every read arrives in time, the body (or the header) never ends: the whole answer has one deadline."""
     with (
         FaultyServer(emulator.url, [Rule("GET", POLICIES, fault)]) as chaos,
-        Client(chaos.url, timeout=1, retry=ONCE) as client,
+        connect(chaos.url, timeout=1, retry=ONCE) as client,
         pytest.raises(ClusterError) as info,
     ):
         client.list_policies()
@@ -189,12 +190,12 @@ def test_a_cluster_that_trickles_its_answer_is_cut_off_at_the_timeout(
 def test_an_endless_answer_is_refused_at_the_size_limit(
     emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("sfdeclare.client.MAX_RESPONSE_BYTES", 4 * 1024 * 1024)
+    monkeypatch.setattr("sfdeclare.cluster.client.MAX_RESPONSE_BYTES", 4 * 1024 * 1024)
     tracemalloc.start()
     try:
         with (
             FaultyServer(emulator.url, [Rule("GET", POLICIES, "endless_body")]) as chaos,
-            Client(chaos.url, timeout=1, retry=QUICK) as client,
+            connect(chaos.url, timeout=1, retry=QUICK) as client,
         ):
             with pytest.raises(ClusterError) as info:
                 client.list_policies()
@@ -212,7 +213,7 @@ def test_a_redirect_is_not_followed_and_the_token_stays(emulator: EmulatorServer
     settings = ClusterSettings(token="${env:TOKEN}")
     with (
         FaultyServer(emulator.url, [Rule("GET", POLICIES, "redirect_307")]) as chaos,
-        Client(
+        connect(
             chaos.url, settings=settings, env={"TOKEN": "t0k"}, retry=QUICK, warn=lambda m: None
         ) as client,
     ):

@@ -16,12 +16,13 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sfdeclare import wire
-from sfdeclare.client import Client
-from sfdeclare.config import load_declaration
+from sfdeclare.cluster.client import Client
+from sfdeclare.cluster.retry import NO_RETRY
+from sfdeclare.commands.session import connect
+from sfdeclare.config.loader import load_declaration
 from sfdeclare.errors import ClusterError, ConfigError
-from sfdeclare.model import EntityRef
-from sfdeclare.retry import NO_RETRY
+from sfdeclare.model.addresses import EntityRef
+from sfdeclare.servicefabric import replies
 
 BUDGET = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 PARSER_BUDGET = settings(BUDGET, max_examples=100)  # the pure parsers are cheap to cover; generation is not
@@ -56,7 +57,7 @@ json_values = st.recursive(
     max_leaves=10,
 )
 objects = st.dictionaries(st.sampled_from(WIRE_KEYS), json_values, max_size=8)
-replies = json_values | objects | st.builds(lambda items, token: {"Items": items, "ContinuationToken": token},
+reply_shapes = json_values | objects | st.builds(lambda items, token: {"Items": items, "ContinuationToken": token},
                                             st.lists(objects, max_size=3), scalars)  # fmt: skip
 queried = st.sampled_from(
     [
@@ -75,42 +76,42 @@ def only_cluster_errors(parse: Callable[[], Any]) -> None:
 
 
 @PARSER_BUDGET
-@given(replies)
+@given(reply_shapes)
 def test_parse_page_and_fabric_error(body: Any) -> None:
-    only_cluster_errors(lambda: wire.parse_page(body, "op"))
-    error = wire.parse_fabric_error(body)
+    only_cluster_errors(lambda: replies.parse_page(body, "op"))
+    error = replies.parse_fabric_error(body)
     assert error is None or (isinstance(error.code, str) and isinstance(error.message, str))
 
 
 @PARSER_BUDGET
-@given(replies | objects)
+@given(reply_shapes | objects)
 def test_parse_policy_and_backup_entity(item: Any) -> None:
-    only_cluster_errors(lambda: wire.parse_policy(item, "op"))
-    only_cluster_errors(lambda: wire.parse_backup_entity(item, "op"))
+    only_cluster_errors(lambda: replies.parse_policy(item, "op"))
+    only_cluster_errors(lambda: replies.parse_backup_entity(item, "op"))
 
 
 @PARSER_BUDGET
-@given(replies | objects)
+@given(reply_shapes | objects)
 def test_parse_application_service_partition(item: Any) -> None:
-    only_cluster_errors(lambda: wire.parse_application(item, "op"))
-    only_cluster_errors(lambda: wire.parse_service(item, "op"))
-    only_cluster_errors(lambda: wire.parse_partition(item, "op"))
+    only_cluster_errors(lambda: replies.parse_application(item, "op"))
+    only_cluster_errors(lambda: replies.parse_service(item, "op"))
+    only_cluster_errors(lambda: replies.parse_partition(item, "op"))
 
 
 @PARSER_BUDGET
-@given(st.lists(replies | objects, max_size=4), queried)
+@given(st.lists(reply_shapes | objects, max_size=4), queried)
 def test_configuration_items_and_what_they_reveal(items: list[Any], ref: EntityRef) -> None:
-    parsed: list[wire.BackupConfigurationItem] = []
+    parsed: list[replies.BackupConfigurationItem] = []
     for item in items:
         try:
-            found = wire.parse_configuration_item(item, ref, "op")
+            found = replies.parse_configuration_item(item, ref, "op")
         except ClusterError as exc:
             assert str(exc).startswith("op: ")
             continue
         if found is not None:
             parsed.append(found)
-    only_cluster_errors(lambda: wire.parse_partition_configuration(items[0] if items else None, ref, "op"))
-    explicit = wire.explicit_configuration(parsed)
+    only_cluster_errors(lambda: replies.parse_partition_configuration(items[0] if items else None, ref, "op"))
+    explicit = replies.explicit_configuration(parsed)
     assert all(isinstance(policy, str) for policy in explicit.mappings.values())
 
 
@@ -121,7 +122,7 @@ def client_for(body: bytes, status: int) -> Client:
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(status, content=body, headers={"Content-Type": "application/json"})
 
-    return Client("http://cluster:19080", transport=httpx.MockTransport(handler), retry=NO_RETRY)
+    return connect("http://cluster:19080", transport=httpx.MockTransport(handler), retry=NO_RETRY)
 
 
 CALLS: dict[str, Callable[[Client], Any]] = {
@@ -139,7 +140,7 @@ CALLS: dict[str, Callable[[Client], Any]] = {
     ),
 }
 raw_bodies = (
-    replies.map(lambda value: json.dumps(value).encode())
+    reply_shapes.map(lambda value: json.dumps(value).encode())
     | st.binary(max_size=40)
     | st.sampled_from([b"", b"null", b"<html>502</html>", b'{"Items": [', b"\xff\xfe{}"])
 )
@@ -156,13 +157,13 @@ def test_every_client_call_raises_only_cluster_errors(call: str, body: bytes, st
 
 
 def test_a_cluster_that_pages_forever_is_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("sfdeclare.client.MAX_PAGES", 50)
+    monkeypatch.setattr("sfdeclare.cluster.client.MAX_PAGES", 50)
     pages = iter(range(10**9))
 
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json={"Items": [], "ContinuationToken": f"t{next(pages)}"})
 
-    with Client("http://cluster:19080", transport=httpx.MockTransport(handler), retry=NO_RETRY) as client:
+    with connect("http://cluster:19080", transport=httpx.MockTransport(handler), retry=NO_RETRY) as client:
         with pytest.raises(ClusterError) as info:
             client.list_policies()
         assert client.requests == 50

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import yaml
 
-from sfdeclare.client import Client, read_state
-from sfdeclare.config import load_declaration
+from sfdeclare.cluster.client import Client, read_state
+from sfdeclare.commands.session import connect
+from sfdeclare.config.loader import load_declaration
 from sfdeclare.emulator.state import init_state
-from sfdeclare.model import EntityRef
-from sfdeclare.planner import plan
+from sfdeclare.engine.planner import plan
+from sfdeclare.model.addresses import EntityRef
 
 APP, SVC, OTHER = "fabric:/App", "fabric:/App/Svc", "fabric:/App/Other"
 BODY = {
@@ -35,7 +36,7 @@ def setup(tmp_path: Path, suspended: bool | None) -> tuple[Client, str]:
     }
     (tmp_path / "t.yaml").write_text(yaml.safe_dump(topology))
     init_state(str(tmp_path / "s"), str(tmp_path / "t.yaml"))
-    client = Client(f"emulator:{tmp_path / 's'}")
+    client = connect(f"emulator:{tmp_path / 's'}")
     client.create_policy("P", BODY)
     client.enable_backup(EntityRef(APP, SVC), "P")
     client.suspend_backup(EntityRef(APP))

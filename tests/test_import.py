@@ -7,10 +7,11 @@ from typing import Any
 
 import yaml
 
-from sfdeclare.config import load_declaration
-from sfdeclare.importer import env_name, import_configuration, relative_service
-from sfdeclare.model import EntityRef, LiveState
-from sfdeclare.policies import canonical
+from sfdeclare.config.export import env_name, import_configuration, relative_service
+from sfdeclare.config.loader import load_declaration
+from sfdeclare.model.addresses import EntityRef
+from sfdeclare.model.live import LiveState
+from sfdeclare.servicefabric.policies import canonical
 
 BLOB: dict[str, Any] = {
     "AutoRestoreOnDataLoss": False,

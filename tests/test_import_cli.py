@@ -16,11 +16,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sfdeclare.cli import main
-from sfdeclare.client import Client
+from sfdeclare.commands.session import connect
 from sfdeclare.emulator.state import init_state
 from sfdeclare.emulator.topology import derived_partition_id
 from sfdeclare.errors import ClusterError
-from sfdeclare.model import EntityRef
+from sfdeclare.model.addresses import EntityRef
 
 TOPOLOGY = Path(__file__).resolve().parent / "data" / "topologies" / "calc.yaml"
 SECRET = "DefaultEndpointsProtocol=https;AccountKey=aW1wb3J0LXNlY3JldA=="
@@ -172,7 +172,7 @@ def test_import_without_an_endpoint_says_how_to_give_one(monkeypatch: pytest.Mon
 
 def test_import_reads_and_never_writes(applied: str, tmp_path: Path) -> None:
     def snapshot() -> str:
-        with Client(f"emulator:{applied}") as client:
+        with connect(f"emulator:{applied}") as client:
             policies = client.list_policies()
             config = {app: repr(client.configuration_info(EntityRef(app))) for app in ("fabric:/CalcApp",)}
         return json.dumps([policies, config], sort_keys=True)
@@ -295,7 +295,7 @@ def test_import_round_trips_for_generated_clusters(topology: dict[str, Any], dat
         init_state(state, topology_path)
         entities = _entities(topology)
         names = data.draw(st.lists(st.sampled_from(POLICY_NAMES), min_size=1, max_size=3, unique=True))
-        with Client(f"emulator:{state}") as client:
+        with connect(f"emulator:{state}") as client:
             for name in names:
                 client.create_policy(name, data.draw(_policy_body()))
             for ref in entities:

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from sfdeclare.errors import ConfigError
-from sfdeclare.interpolate import check, has_references, references, resolve, resolve_tree
+from sfdeclare.model.references import check, has_references, references, resolve, resolve_tree
 
 
 def test_references_lists_kind_and_name_in_order() -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sfdeclare.plan import Action, Change, Plan, ReadScope, ordered, summary_line
+from sfdeclare.engine.plan import Action, Change, Plan, ordered, summary_line
+from sfdeclare.model.scope import ReadScope
 from sfdeclare.render.markdown import GITHUB_COMMENT_LIMIT, render_plan
-from sfdeclare.routes import WireRequest
+from sfdeclare.servicefabric.routes import WireRequest
 
 APPS = 40
 SERVICES = 60  # 2,400 enables, plus policies and disables: far past what one comment holds in full

@@ -8,8 +8,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from sfdeclare.plan import Plan, plan_checksum_ok, plan_to_json
-from sfdeclare.planner import plan
+from sfdeclare.engine.plan import Plan, plan_checksum_ok, plan_to_json
+from sfdeclare.engine.planner import plan
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,7 +28,8 @@ def plan_validator() -> jsonschema.Draft202012Validator:
 def sample_plans() -> list[Plan]:
     from test_planner import APP, SVC, body, decl, live, live_body, settings
 
-    from sfdeclare.model import EntityRef, ServiceDecl
+    from sfdeclare.model.addresses import EntityRef
+    from sfdeclare.model.declaration import ServiceDecl
 
     return [
         plan(decl(settings("Daily")), live({EntityRef(APP): "Daily"})),

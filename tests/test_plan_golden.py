@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from sfdeclare.cli import main
-from sfdeclare.client import Client
+from sfdeclare.commands.session import connect
 from sfdeclare.emulator.state import init_state
-from sfdeclare.model import EntityRef
+from sfdeclare.model.addresses import EntityRef
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "data" / "golden"
@@ -70,7 +70,7 @@ def test_the_documented_override_scenario_holds_partition_by_partition(tmp_path:
     endpoint = f"emulator:{tmp_path / 'state'}"
     run("apply", config, "--endpoint", endpoint, "--auto-approve")
     effective: dict[str, tuple[str | None, str, bool]] = {}
-    with Client(endpoint) as client:
+    with connect(endpoint) as client:
         for app, services in (("fabric:/SampleApp", ("SvcA", "SvcB")), ("fabric:/InventoryApp", ("Stock",))):
             for svc in services:
                 name = f"{app}/{svc}"

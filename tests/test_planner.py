@@ -8,24 +8,23 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sfdeclare.engine.digest import live_digest
+from sfdeclare.engine.plan import Action, Plan, plan_from_json, plan_to_json
+from sfdeclare.engine.planner import PlanOptions, plan
 from sfdeclare.errors import Location, PlanError
-from sfdeclare.model import (
+from sfdeclare.model.addresses import EntityRef
+from sfdeclare.model.declaration import (
     ApplicationDecl,
     ClusterSettings,
     Declaration,
-    EntityRef,
     LevelSettings,
-    LiveApplication,
-    LivePartition,
-    LiveService,
-    LiveState,
     PartitionDecl,
     PartitionSelector,
     PolicyDecl,
     ServiceDecl,
 )
-from sfdeclare.plan import Action, Effective, Plan, plan_from_json, plan_to_json
-from sfdeclare.planner import NOTHING, PlanOptions, effective, inherit, live_digest, plan
+from sfdeclare.model.inheritance import NOTHING, Effective, effective, inherit
+from sfdeclare.model.live import LiveApplication, LivePartition, LiveService, LiveState
 
 APP = "fabric:/CalcApp"
 SVC = "fabric:/CalcApp/CalcService"
@@ -430,7 +429,7 @@ def test_plan_json_round_trips_and_the_live_digest_tracks_the_cluster() -> None:
 
 
 def test_unresolved_non_secret_references_are_refused_and_resolve_values_fills_them() -> None:
-    from sfdeclare.commands.common import resolve_values
+    from sfdeclare.commands.session import resolve_values
     from sfdeclare.errors import ConfigError
 
     b = body()
@@ -476,7 +475,7 @@ def test_partition_ids_may_be_written_with_braces_and_in_any_case() -> None:
 
 def test_drift_and_plan_resolve_the_same_levels() -> None:
     """One resolution serves both: a braces-and-case partition id is found by drift as by the planner."""
-    from sfdeclare.drift import drift
+    from sfdeclare.engine.drift import drift
 
     d = decl(
         settings("Daily"),

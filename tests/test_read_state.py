@@ -9,21 +9,20 @@ from typing import Any
 import httpx
 import pytest
 
-from sfdeclare.client import Client, read_state
+from sfdeclare.cluster.client import Client, read_state
+from sfdeclare.cluster.retry import RetryPolicy
+from sfdeclare.commands.session import connect
 from sfdeclare.errors import ClusterError
-from sfdeclare.model import (
+from sfdeclare.model.addresses import EntityRef
+from sfdeclare.model.declaration import (
     ApplicationDecl,
     Declaration,
-    EntityRef,
     LevelSettings,
-    LiveApplication,
-    LivePartition,
-    LiveService,
     PartitionDecl,
     PartitionSelector,
     ServiceDecl,
 )
-from sfdeclare.retry import RetryPolicy
+from sfdeclare.model.live import LiveApplication, LivePartition, LiveService
 
 
 def cfg(
@@ -159,7 +158,7 @@ def three_apps() -> Declaration:
 
 
 def client_for(fake: FakeCluster) -> Client:
-    return Client(
+    return connect(
         "http://cluster:19080", env={}, transport=httpx.MockTransport(fake), retry=RetryPolicy(max_attempts=1)
     )
 

@@ -4,7 +4,7 @@ import email.utils
 
 import pytest
 
-from sfdeclare.retry import RetryPolicy, is_ambiguous, is_transient, parse_retry_after
+from sfdeclare.cluster.retry import RetryPolicy, is_ambiguous, is_transient, parse_retry_after
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sfdeclare import routes
-from sfdeclare.model import ClusterSettings, EntityRef
-from sfdeclare.routes import ApiOptions, WireRequest
+from sfdeclare.model.addresses import EntityRef
+from sfdeclare.model.declaration import ClusterSettings
+from sfdeclare.servicefabric import routes
+from sfdeclare.servicefabric.routes import ApiOptions, WireRequest
 
 UNRESERVED_OR_PERCENT = set(string.ascii_letters + string.digits + "-._%")
 OPTS = ApiOptions()

@@ -16,9 +16,9 @@ import pytest
 from faulty_server_support import FaultyServer, Rule
 
 from sfdeclare.cli import main
+from sfdeclare.cluster.retry import RetryPolicy
 from sfdeclare.emulator.server import EmulatorServer
 from sfdeclare.emulator.state import init_state
-from sfdeclare.retry import RetryPolicy
 
 MARK = "SECRET-CANARY"
 STORE = f"DefaultEndpointsProtocol=https;AccountName=acct;AccountKey={MARK}-STORE-0001"
@@ -165,7 +165,9 @@ def served(folder: Path) -> Iterator[EmulatorServer]:
 def test_an_error_while_a_secret_is_in_the_request_never_shows_it(
     folder: Path, served: EmulatorServer, fault: str, debug: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("sfdeclare.client.RetryPolicy", functools.partial(RetryPolicy, base_delay=0.001))
+    monkeypatch.setattr(
+        "sfdeclare.cluster.client.RetryPolicy", functools.partial(RetryPolicy, base_delay=0.001)
+    )
     rules = [Rule("POST", "/$/Create", fault), Rule("POST", "/$/Update", fault)]
     with FaultyServer(served.url, rules) as chaos:
         code, text = sfd(

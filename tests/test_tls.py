@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 import trustme
 
-from sfdeclare.client import Client
+from sfdeclare.cluster.retry import RetryPolicy
+from sfdeclare.cluster.tls import TlsConfigError, build_ssl_context, normalise_thumbprint
+from sfdeclare.commands.session import connect
 from sfdeclare.errors import ClusterError
-from sfdeclare.model import ClusterSettings, TlsSettings
-from sfdeclare.retry import RetryPolicy
-from sfdeclare.tls import TlsConfigError, build_ssl_context, normalise_thumbprint
+from sfdeclare.model.declaration import ClusterSettings, TlsSettings
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -104,7 +104,7 @@ def call(
 ) -> int:
     cluster = ClusterSettings(tls=tls, **settings)
     sink = warnings if warnings is not None else []
-    with Client(
+    with connect(
         url,
         settings=cluster,
         base_dir=str(base_dir),

@@ -13,10 +13,9 @@ from typing import Any, TextIO
 
 import jsonschema
 
-from sfdeclare import routes
-from sfdeclare.applier import ActionResult, ApplyResult, apply_plan, summary_line
-from sfdeclare.client import Client
-from sfdeclare.commands.common import (
+from sfdeclare.cluster.client import Client
+from sfdeclare.cluster.endpoint import ENV_VAR
+from sfdeclare.commands.session import (
     check_writable,
     endpoint_label,
     open_client,
@@ -26,16 +25,10 @@ from sfdeclare.commands.common import (
     write_atomically,
     write_diagnostics,
 )
-from sfdeclare.config import load_declaration
-from sfdeclare.endpoint import ENV_VAR
-from sfdeclare.errors import ApplyError, ConfigError, SfdeclareError
-from sfdeclare.interpolate import resolve_tree
-from sfdeclare.model import (
-    ClusterSettings,
-    Declaration,
-    EntityIdStyle,
-)
-from sfdeclare.plan import (
+from sfdeclare.config.loader import load_declaration
+from sfdeclare.engine.applier import ActionResult, ApplyResult, apply_plan, summary_line
+from sfdeclare.engine.digest import live_digest
+from sfdeclare.engine.plan import (
     FORMAT_VERSION,
     PHASE_NAMES,
     Action,
@@ -44,10 +37,16 @@ from sfdeclare.plan import (
     plan_checksum_ok,
     plan_from_json,
 )
-from sfdeclare.planner import PlanOptions, live_digest, parse_entity_address, plan, read_scope
+from sfdeclare.engine.planner import PlanOptions, plan
+from sfdeclare.errors import ApplyError, ConfigError, SfdeclareError
+from sfdeclare.model.addresses import parse_entity_address
+from sfdeclare.model.declaration import ClusterSettings, Declaration, EntityIdStyle
+from sfdeclare.model.references import resolve_tree
+from sfdeclare.model.scope import read_scope
 from sfdeclare.render import report, text
-from sfdeclare.routes import WireRequest
-from sfdeclare.schema_files import load_schema
+from sfdeclare.schemas import load_schema
+from sfdeclare.servicefabric import routes
+from sfdeclare.servicefabric.routes import WireRequest
 
 PROMPT = "Do you want to perform these actions? Only 'yes' will be accepted: "
 MAX_PLAN_FILE_BYTES = 64 * 1024 * 1024

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TextIO
 
-from sfdeclare.commands.common import (
+from sfdeclare.commands.session import (
     endpoint_label,
     open_client,
     read_live,
@@ -17,10 +17,10 @@ from sfdeclare.commands.common import (
     use_color,
     write_diagnostics,
 )
-from sfdeclare.config import load_declaration
-from sfdeclare.drift import DriftOptions, drift
+from sfdeclare.config.loader import load_declaration
+from sfdeclare.engine.drift import DriftOptions, drift
 from sfdeclare.errors import SfdeclareError
-from sfdeclare.planner import read_scope
+from sfdeclare.model.scope import read_scope
 from sfdeclare.render.drift import render
 
 FORMATS = ("text", "json", "markdown")

@@ -6,12 +6,14 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import TextIO
 
-from sfdeclare.commands.common import plan_paths, write_diagnostics
+from sfdeclare.commands.session import plan_paths, write_diagnostics
+from sfdeclare.engine.bind import resolve_declaration
+from sfdeclare.engine.plan import state_after
 from sfdeclare.errors import Location, SfdeclareError
-from sfdeclare.model import Declaration, EntityRef, LevelSettings, LiveState
-from sfdeclare.plan import Effective
-from sfdeclare.planner import effective, parse_entity_address, state_after
-from sfdeclare.resolve import resolve_declaration
+from sfdeclare.model.addresses import EntityRef, parse_entity_address
+from sfdeclare.model.declaration import Declaration, LevelSettings
+from sfdeclare.model.inheritance import Effective, effective
+from sfdeclare.model.live import LiveState
 
 
 def _application_of(name: str, candidates: Sequence[str]) -> str:

@@ -10,11 +10,12 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import TextIO
 
-from sfdeclare.client import read_state
-from sfdeclare.commands.common import endpoint_label, open_client, write_atomically
+from sfdeclare.cluster.client import read_state
+from sfdeclare.commands.session import endpoint_label, open_client, write_atomically
+from sfdeclare.config.export import import_configuration
 from sfdeclare.errors import SfdeclareError
-from sfdeclare.importer import import_configuration
-from sfdeclare.model import ApplicationDecl, ClusterSettings, Declaration, application_name
+from sfdeclare.model.addresses import application_name
+from sfdeclare.model.declaration import ApplicationDecl, ClusterSettings, Declaration
 
 
 def run(

@@ -7,14 +7,14 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import TextIO
 
-from sfdeclare.commands.common import (
+from sfdeclare.commands.session import (
     check_writable,
     plan_paths,
     use_color,
     write_atomically,
     write_diagnostics,
 )
-from sfdeclare.plan import Plan, plan_to_json
+from sfdeclare.engine.plan import Plan, plan_to_json
 from sfdeclare.render import github, markdown, text
 from sfdeclare.render import json as json_render
 

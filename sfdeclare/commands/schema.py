@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import TextIO
 
-from sfdeclare.schema_files import load_schema
+from sfdeclare.schemas import load_schema
 
 SCHEMAS = ("sfdeclare", "plan", "report", "drift")
 

@@ -12,7 +12,7 @@ import json
 from collections.abc import Sequence
 from typing import TextIO
 
-from sfdeclare.config import expand_paths, load_declaration
+from sfdeclare.config.loader import expand_paths, load_declaration
 from sfdeclare.errors import ConfigError, Diagnostic
 
 FORMATS = ("text", "json", "github")

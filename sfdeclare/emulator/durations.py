@@ -2,7 +2,7 @@
 
 The server parses durations with ``XmlConvert.ToTimeSpan`` (a year counts 365 days, a month 30) and echoes them
 with ``XmlConvert.ToString(TimeSpan)`` (``P1DT2H30M``). Run times are date-times of which only the UTC time of
-day is kept, read back as ``0001-01-01THH:MM:SSZ``. Independent of ``sfdeclare.wire`` on purpose.
+day is kept, read back as ``0001-01-01THH:MM:SSZ``. Independent of ``sfdeclare.servicefabric.durations`` on purpose.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from sfdeclare.plan import Action, Change
+from sfdeclare.engine.plan import Action, Change
 
 SYMBOLS: dict[Action, str] = {
     Action.CREATE_POLICY: "+",

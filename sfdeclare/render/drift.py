@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from sfdeclare import __version__
-from sfdeclare.drift import CLASS_TITLES, CLASSES, DriftItem, DriftReport, summary_line
+from sfdeclare.engine.drift import CLASS_TITLES, CLASSES, DriftItem, DriftReport, summary_line
 from sfdeclare.render.common import value
 
 FORMAT_VERSION = 1

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sfdeclare.engine.plan import Plan, summary_line
 from sfdeclare.errors import Diagnostic
-from sfdeclare.plan import Plan, summary_line
 from sfdeclare.render.common import verb
 
 

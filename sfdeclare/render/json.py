@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from sfdeclare.plan import Plan, plan_to_json
+from sfdeclare.engine.plan import Plan, plan_to_json
 
 
 def render_plan(plan: Plan) -> str:

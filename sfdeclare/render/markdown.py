@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from sfdeclare.plan import Change, Plan, summary_line
+from sfdeclare.engine.plan import Change, Plan, summary_line
 from sfdeclare.render.common import detail_lines, symbol, verb
 
 GITHUB_COMMENT_LIMIT = 65_536

@@ -6,8 +6,8 @@ import json
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from sfdeclare.applier import ActionResult, ApplyResult, summary_line
-from sfdeclare.plan import Change, Plan
+from sfdeclare.engine.applier import ActionResult, ApplyResult, summary_line
+from sfdeclare.engine.plan import Change, Plan
 
 REPORT_FORMAT_VERSION = 1
 

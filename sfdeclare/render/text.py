@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sfdeclare.plan import PHASE_NAMES, Plan, summary_line
+from sfdeclare.engine.plan import PHASE_NAMES, Plan, summary_line
 from sfdeclare.render.common import LEGEND, detail_lines, symbol, verb
 
 _RED, _GREEN, _YELLOW, _BOLD, _RESET = "\033[31m", "\033[32m", "\033[33m", "\033[1m", "\033[0m"

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
-from sfdeclare import interpolate
 from sfdeclare.errors import SfdeclareError
-from sfdeclare.model import ClusterSettings
+from sfdeclare.model import references
+from sfdeclare.model.declaration import ClusterSettings
 
 ENV_VAR = "SFDECLARE_ENDPOINT"
 EMULATOR_PREFIX = "emulator:"
@@ -100,6 +100,6 @@ def resolve_endpoint(
     )
     for value, source, relative_to in candidates:
         if value:
-            resolved = interpolate.resolve(value, env=env, base_dir=base_dir, where=settings.location)
+            resolved = references.resolve(value, env=env, base_dir=base_dir, where=settings.location)
             return str(parse_endpoint(resolved, source=source, base_dir=relative_to))
     raise EndpointError(f"no cluster endpoint: pass --endpoint, set {ENV_VAR} or cluster.endpoint")

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sfdeclare.errors import SfdeclareError
-from sfdeclare.model import TlsSettings
+from sfdeclare.model.declaration import TlsSettings
 
 
 class TlsConfigError(SfdeclareError):

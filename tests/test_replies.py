@@ -4,9 +4,10 @@ from typing import Any
 
 import pytest
 
-from sfdeclare import wire
 from sfdeclare.errors import ClusterError
-from sfdeclare.model import EntityRef, LiveApplication, LivePartition, LiveService
+from sfdeclare.model.addresses import EntityRef
+from sfdeclare.model.live import LiveApplication, LivePartition, LiveService
+from sfdeclare.servicefabric import replies
 
 APP = EntityRef("fabric:/A")
 SVC = EntityRef("fabric:/A", "fabric:/A/S")
@@ -26,9 +27,9 @@ def item(
     return data
 
 
-def parse_all(items: list[dict[str, Any]], queried: EntityRef = APP) -> wire.ExplicitConfiguration:
-    parsed = [wire.parse_configuration_item(i, queried, OP) for i in items]
-    return wire.explicit_configuration(p for p in parsed if p is not None)
+def parse_all(items: list[dict[str, Any]], queried: EntityRef = APP) -> replies.ExplicitConfiguration:
+    parsed = [replies.parse_configuration_item(i, queried, OP) for i in items]
+    return replies.explicit_configuration(p for p in parsed if p is not None)
 
 
 def test_explicit_versus_inherited_mappings() -> None:
@@ -103,7 +104,7 @@ def test_prefix_quirk_items_of_other_applications_are_ignored() -> None:
 
 def test_deep_names_take_their_application_from_the_query() -> None:
     queried = EntityRef("fabric:/a/b")
-    parsed = wire.parse_configuration_item(
+    parsed = replies.parse_configuration_item(
         item("Service", "p", "Service", ServiceName="fabric:/a/b/c"), queried, OP
     )
     assert parsed is not None
@@ -113,8 +114,8 @@ def test_deep_names_take_their_application_from_the_query() -> None:
 
 
 def test_partition_level_null_is_empty() -> None:
-    assert wire.parse_partition_configuration(None, PART, OP) == []
-    one = wire.parse_partition_configuration(
+    assert replies.parse_partition_configuration(None, PART, OP) == []
+    one = replies.parse_partition_configuration(
         item("Partition", "h", "Service", "Service", ServiceName="fabric:/A/S", PartitionId="p1"), PART, OP
     )
     assert [(i.ref, i.explicit_policy, i.suspended, i.explicitly_suspended) for i in one] == [
@@ -165,43 +166,45 @@ def test_suspended_child_without_any_policy() -> None:
 )
 def test_bad_configuration_items_are_cluster_errors(data: Any, problem: str) -> None:
     with pytest.raises(ClusterError) as info:
-        wire.parse_configuration_item(data, APP, OP)
+        replies.parse_configuration_item(data, APP, OP)
     assert problem in str(info.value)
     assert str(info.value).startswith(OP + ": 200: unexpected reply")
 
 
 def test_fabric_error_codes_are_normalised() -> None:
-    err = wire.parse_fabric_error({"Error": {"Code": "FABRIC_E_BACKUP_POLICY_NOT_EXISTING", "Message": "m"}})
-    assert err == wire.FabricError(wire.POLICY_DOES_NOT_EXIST, "m")
-    err = wire.parse_fabric_error({"Error": {"Code": "FABRIC_E_BACKUP_POLICY_ALREADY_EXISTING"}})
-    assert err == wire.FabricError(wire.POLICY_ALREADY_EXISTS, "")
-    assert wire.parse_fabric_error(
-        {"Error": {"Code": wire.POLICY_ALREADY_EXISTS, "Message": "x"}}
-    ) == wire.FabricError(wire.POLICY_ALREADY_EXISTS, "x")
+    err = replies.parse_fabric_error(
+        {"Error": {"Code": "FABRIC_E_BACKUP_POLICY_NOT_EXISTING", "Message": "m"}}
+    )
+    assert err == replies.FabricError(replies.POLICY_DOES_NOT_EXIST, "m")
+    err = replies.parse_fabric_error({"Error": {"Code": "FABRIC_E_BACKUP_POLICY_ALREADY_EXISTING"}})
+    assert err == replies.FabricError(replies.POLICY_ALREADY_EXISTS, "")
+    assert replies.parse_fabric_error(
+        {"Error": {"Code": replies.POLICY_ALREADY_EXISTS, "Message": "x"}}
+    ) == replies.FabricError(replies.POLICY_ALREADY_EXISTS, "x")
     for junk in (None, "text", {"Error": "x"}, {"Error": {"Message": "m"}}, {"Message": "m"}):
-        assert wire.parse_fabric_error(junk) is None
+        assert replies.parse_fabric_error(junk) is None
 
 
 def test_pages() -> None:
-    assert wire.parse_page({"ContinuationToken": "t", "Items": [{"a": 1}]}, "op") == wire.Page(
+    assert replies.parse_page({"ContinuationToken": "t", "Items": [{"a": 1}]}, "op") == replies.Page(
         ({"a": 1},), "t"
     )
-    assert wire.parse_page({"ContinuationToken": "", "Items": []}, "op").continuation is None
-    assert wire.parse_page({"Items": None}, "op") == wire.Page((), None)
+    assert replies.parse_page({"ContinuationToken": "", "Items": []}, "op").continuation is None
+    assert replies.parse_page({"Items": None}, "op") == replies.Page((), None)
     bads: list[Any] = [None, [], {"Items": {}}, {"Items": [1]}, {"Items": [], "ContinuationToken": 3}]
     for bad in bads:
         with pytest.raises(ClusterError, match=r"^op: 200: unexpected reply"):
-            wire.parse_page(bad, "op")
+            replies.parse_page(bad, "op")
 
 
 def test_applications_services_partitions() -> None:
-    assert wire.parse_application(
+    assert replies.parse_application(
         {"Id": "a~b", "Name": "fabric:/a/b", "TypeName": "T", "Status": "Ready"}, "op"
     ) == LiveApplication("fabric:/a/b", "T")
-    assert wire.parse_service(
+    assert replies.parse_service(
         {"Name": "fabric:/A/S", "ServiceKind": "Stateful", "HasPersistedState": True}, "op"
     ) == LiveService("fabric:/A/S", "Stateful", True)
-    assert wire.parse_service({"Name": "fabric:/A/W", "ServiceKind": "Stateless"}, "op") == LiveService(
+    assert replies.parse_service({"Name": "fabric:/A/W", "ServiceKind": "Stateless"}, "op") == LiveService(
         "fabric:/A/W", "Stateless", False
     )
     ranged = {
@@ -212,25 +215,25 @@ def test_applications_services_partitions() -> None:
             "HighKey": 5,
         }
     }
-    assert wire.parse_partition(ranged, "op") == LivePartition("x", "Int64Range", -9223372036854775808, 5)
+    assert replies.parse_partition(ranged, "op") == LivePartition("x", "Int64Range", -9223372036854775808, 5)
     named = {"PartitionInformation": {"ServicePartitionKind": "Named", "Id": "y", "Name": "east"}}
-    assert wire.parse_partition(named, "op") == LivePartition("y", "Named", name="east")
+    assert replies.parse_partition(named, "op") == LivePartition("y", "Named", name="east")
     single = {"PartitionInformation": {"ServicePartitionKind": "Singleton", "Id": "z"}}
-    assert wire.parse_partition(single, "op") == LivePartition("z", "Singleton")
+    assert replies.parse_partition(single, "op") == LivePartition("z", "Singleton")
 
 
 @pytest.mark.parametrize(
     ("parser", "data"),
     [
-        (wire.parse_application, {"Name": "CalcApp"}),
-        (wire.parse_application, {"TypeName": "T"}),
-        (wire.parse_service, {"Name": "fabric:/A/S", "ServiceKind": "Weird"}),
+        (replies.parse_application, {"Name": "CalcApp"}),
+        (replies.parse_application, {"TypeName": "T"}),
+        (replies.parse_service, {"Name": "fabric:/A/S", "ServiceKind": "Weird"}),
         (
-            wire.parse_service,
+            replies.parse_service,
             {"Name": "fabric:/A/S", "ServiceKind": "Stateful", "HasPersistedState": "maybe"},
         ),
         (
-            wire.parse_partition,
+            replies.parse_partition,
             {
                 "PartitionInformation": {
                     "ServicePartitionKind": "Int64Range",
@@ -240,13 +243,16 @@ def test_applications_services_partitions() -> None:
                 }
             },
         ),
-        (wire.parse_partition, {"PartitionInformation": {"ServicePartitionKind": "Int64Range", "Id": "x"}}),
-        (wire.parse_partition, {"PartitionInformation": {"ServicePartitionKind": "Named", "Id": "x"}}),
-        (wire.parse_partition, {"PartitionInformation": {"ServicePartitionKind": "Other", "Id": "x"}}),
-        (wire.parse_partition, {}),
-        (wire.parse_policy, {"Schedule": {}}),
-        (wire.parse_backup_entity, {"EntityKind": "Cluster"}),
-        (wire.parse_backup_entity, {"EntityKind": "Service", "ServiceName": "fabric:/A"}),
+        (
+            replies.parse_partition,
+            {"PartitionInformation": {"ServicePartitionKind": "Int64Range", "Id": "x"}},
+        ),
+        (replies.parse_partition, {"PartitionInformation": {"ServicePartitionKind": "Named", "Id": "x"}}),
+        (replies.parse_partition, {"PartitionInformation": {"ServicePartitionKind": "Other", "Id": "x"}}),
+        (replies.parse_partition, {}),
+        (replies.parse_policy, {"Schedule": {}}),
+        (replies.parse_backup_entity, {"EntityKind": "Cluster"}),
+        (replies.parse_backup_entity, {"EntityKind": "Service", "ServiceName": "fabric:/A"}),
     ],
 )
 def test_wrong_shapes_name_the_operation(parser: Any, data: Any) -> None:
@@ -255,17 +261,18 @@ def test_wrong_shapes_name_the_operation(parser: Any, data: Any) -> None:
 
 
 def test_policies_and_entities() -> None:
-    name, body = wire.parse_policy(
+    name, body = replies.parse_policy(
         {"Name": "p", "MaxIncrementalBackups": 3, "Storage": {"ConnectionString": "****"}}, "op"
     )
     assert name == "p"
     assert body == {"MaxIncrementalBackups": 3, "Storage": {"ConnectionString": "****"}}
     assert (
-        wire.parse_backup_entity({"EntityKind": "Application", "ApplicationName": "fabric:/A"}, "op") == APP
+        replies.parse_backup_entity({"EntityKind": "Application", "ApplicationName": "fabric:/A"}, "op")
+        == APP
     )
-    assert wire.parse_backup_entity({"EntityKind": "Service", "ServiceName": "fabric:/A/S"}, "op") == SVC
+    assert replies.parse_backup_entity({"EntityKind": "Service", "ServiceName": "fabric:/A/S"}, "op") == SVC
     assert (
-        wire.parse_backup_entity(
+        replies.parse_backup_entity(
             {"EntityKind": "Partition", "ServiceName": "fabric:/A/S", "PartitionId": "p1"}, "op"
         )
         == PART

@@ -12,15 +12,8 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from sfdeclare.errors import ClusterError
-from sfdeclare.model import (
-    EntityRef,
-    Level,
-    LiveApplication,
-    LivePartition,
-    LiveService,
-    PartitionKind,
-    ServiceKind,
-)
+from sfdeclare.model.addresses import EntityRef, Level
+from sfdeclare.model.live import LiveApplication, LivePartition, LiveService, PartitionKind, ServiceKind
 
 LEVELS: tuple[Level, ...] = ("Application", "Service", "Partition")
 

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote, unquote
 
-from sfdeclare.model import ClusterSettings, EntityRef, PolicyRef
+from sfdeclare.model.addresses import EntityRef, PolicyRef
+from sfdeclare.model.declaration import ClusterSettings
 
 FABRIC_PREFIX = "fabric:/"
 

@@ -15,10 +15,10 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from sfdeclare.engine.plan import Action, Change, Plan
 from sfdeclare.errors import ClusterError
-from sfdeclare.plan import Action, Change, Plan
-from sfdeclare.policies import canonical
-from sfdeclare.routes import WireRequest
+from sfdeclare.servicefabric.policies import canonical
+from sfdeclare.servicefabric.routes import WireRequest
 
 Status = Literal["applied", "failed", "skipped"]
 

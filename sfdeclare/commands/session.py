@@ -6,17 +6,20 @@ import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TextIO
+from typing import Any, TextIO
 
-from sfdeclare.client import Client, read_state
-from sfdeclare.config import load_declaration
-from sfdeclare.debug import DEBUG
-from sfdeclare.endpoint import resolve_endpoint
+from sfdeclare.cluster.client import Client, read_state
+from sfdeclare.cluster.endpoint import parse_endpoint, resolve_endpoint
+from sfdeclare.commands.debug import DEBUG
+from sfdeclare.config.loader import load_declaration
+from sfdeclare.engine.plan import Plan
+from sfdeclare.engine.planner import PlanOptions, plan
 from sfdeclare.errors import ConfigError, Diagnostic, SfdeclareError
-from sfdeclare.interpolate import resolve_tree
-from sfdeclare.model import SECRET_FIELDS, Declaration, LiveState
-from sfdeclare.plan import Plan, ReadScope
-from sfdeclare.planner import PlanOptions, plan, read_scope
+from sfdeclare.model.declaration import SECRET_FIELDS, ClusterSettings, Declaration
+from sfdeclare.model.live import LiveState
+from sfdeclare.model.references import resolve_tree
+from sfdeclare.model.scope import ReadScope, read_scope
+from sfdeclare.servicefabric.routes import ApiOptions
 
 
 def use_color(stream: TextIO, env: Mapping[str, str]) -> bool:
@@ -77,7 +80,7 @@ def open_client(
     def warn(message: str) -> None:
         err.write(message + "\n")
 
-    return Client(
+    return connect(
         url,
         settings=declaration.cluster,
         base_dir=declaration.base_dir,
@@ -85,6 +88,20 @@ def open_client(
         parallelism=parallelism,
         warn=warn,
     )
+
+
+def connect(endpoint: str, **options: Any) -> Client:
+    """A Client for ``endpoint``; for ``emulator:PATH`` with the emulator plugged in as its transport, so the
+    network edge never imports the emulator. ``options`` are Client's keyword arguments."""
+    parsed = parse_endpoint(endpoint)
+    if parsed.kind == "emulator" and options.get("transport") is None:
+        from sfdeclare.emulator.transport import EmulatorTransport  # the emulator stays optional
+
+        assert parsed.state_path is not None
+        settings: ClusterSettings = options.get("settings") or ClusterSettings()
+        runtime = "6.2" if ApiOptions.from_settings(settings, 60).is_pre_64 else "6.4"
+        options["transport"] = EmulatorTransport(parsed.state_path, runtime=runtime)
+    return Client(endpoint, **options)
 
 
 def resolve_values(declaration: Declaration, env: Mapping[str, str]) -> Declaration:

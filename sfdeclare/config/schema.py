@@ -19,8 +19,8 @@ import jsonschema
 from jsonschema.exceptions import ValidationError, best_match
 
 from sfdeclare.errors import Diagnostic
-from sfdeclare.model import SECRET_FIELDS
-from sfdeclare.yamlsource import Path, Source
+from sfdeclare.model.declaration import SECRET_FIELDS
+from sfdeclare.safeyaml.reader import Path, Source
 
 _TYPE_NAMES = {
     "string": "a string",

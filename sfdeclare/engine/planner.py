@@ -7,38 +7,23 @@ suspend and resume need some mapping in the application; a policy cannot be dele
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable, Iterator, Mapping
-from collections.abc import Set as AbstractSet
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sfdeclare import __version__, routes
+from sfdeclare import __version__
+from sfdeclare.engine.bind import Level, resolve_declaration
+from sfdeclare.engine.digest import live_digest
+from sfdeclare.engine.plan import Action, Change, EffectiveChange, Plan, ordered
 from sfdeclare.errors import Diagnostic, Location, PlanError
-from sfdeclare.interpolate import has_references
-from sfdeclare.model import (
-    SECRET_FIELDS,
-    Declaration,
-    EntityRef,
-    LevelSettings,
-    LiveApplication,
-    LiveState,
-    PolicyRef,
-    application_name,
-    service_name,
-)
-from sfdeclare.plan import (
-    Action,
-    Change,
-    Effective,
-    EffectiveChange,
-    Plan,
-    ReadScope,
-    canonical_json,
-    ordered,
-)
-from sfdeclare.policies import canonical, field_changes, request_body
-from sfdeclare.resolve import Level, resolve_declaration
+from sfdeclare.model.addresses import EntityRef, PolicyRef, _address_within
+from sfdeclare.model.declaration import SECRET_FIELDS, Declaration, LevelSettings
+from sfdeclare.model.inheritance import NOTHING, Effective, effective, inherit
+from sfdeclare.model.live import LiveApplication, LiveState
+from sfdeclare.model.references import has_references
+from sfdeclare.model.scope import read_scope
+from sfdeclare.servicefabric import routes
+from sfdeclare.servicefabric.policies import field_changes, request_body
 
 
 @dataclass(frozen=True)
@@ -49,92 +34,8 @@ class PlanOptions:
     all_applications: bool = False
 
 
-def read_scope(declaration: Declaration, *, all_applications: bool = False) -> ReadScope:
-    """What a plan of ``declaration`` must read from the cluster."""
-    partition_services = tuple(
-        service_name(app.name, svc.name)
-        for app in declaration.applications.values()
-        for svc in app.services
-        if svc.partitions
-    )
-    prune = declaration.prune_policies
-    return ReadScope(
-        applications=tuple(application_name(app.name) for app in declaration.applications.values()),
-        partition_services=partition_services,
-        all_applications=all_applications or declaration.scope == "cluster",
-        prune_candidates=("*",) if prune else (),
-        declared_policies=tuple(declaration.policies) if prune else (),
-        suspension_probes=tuple(
-            application_name(app.name)
-            for app in declaration.applications.values()
-            if app.settings.suspended is not None
-        ),
-    )
-
-
-def live_digest(live: LiveState) -> str:
-    """A digest of everything in the live state that a plan depends on."""
-    apps: dict[str, Any] = {}
-    for name, app in sorted(live.applications.items()):
-        services = None
-        if app.services is not None:
-            services = [
-                [
-                    s.name,
-                    s.kind,
-                    s.has_persisted_state,
-                    None
-                    if s.partitions is None
-                    else [[p.id, p.kind, p.low_key, p.name] for p in s.partitions],
-                ]
-                for s in sorted(app.services, key=lambda s: s.name)
-            ]
-        apps[name] = services
-    data = {
-        "policies": {name: canonical(body) for name, body in sorted(live.policies.items())},
-        "mappings": sorted([*ref.sort_key(), policy] for ref, policy in live.mappings.items()),
-        "suspensions": sorted(list(ref.sort_key()) for ref in live.suspensions),
-        "configured": sorted(live.configured_applications),
-        "applications": apps,
-        "policy_entities": {
-            name: sorted(list(r.sort_key()) for r in refs)
-            for name, refs in sorted(live.policy_entities.items())
-        },
-    }
-    return "sha256:" + hashlib.sha256(canonical_json(data).encode()).hexdigest()
-
-
-def effective(
-    ref: EntityRef, mappings: Mapping[EntityRef, str], suspensions: Iterable[EntityRef] | frozenset[EntityRef]
-) -> Effective:
-    """The policy and suspension that apply to ``ref``: the nearest explicit level wins."""
-    suspended = suspensions if isinstance(suspensions, (set, frozenset)) else frozenset(suspensions)
-    result = NOTHING
-    for node in reversed(ref.lineage()):
-        result = inherit(result, node, mappings, suspended)
-    return result
-
-
-NOTHING = Effective()
 # An entity with its effective settings before and after the plan.
 _Resolved = tuple[EntityRef, Effective, Effective]
-
-
-def inherit(
-    parent: Effective, ref: EntityRef, mappings: Mapping[EntityRef, str], suspensions: AbstractSet[EntityRef]
-) -> Effective:
-    """``ref``'s settings given its parent's (``NOTHING`` above an application): its own mapping or suspension
-    wins where it has one. Walking an application's entities top-down, each inherits its parent's result."""
-    policy = mappings.get(ref)
-    suspended_here = ref in suspensions
-    if policy is None and not suspended_here:
-        return parent
-    return Effective(
-        policy if policy is not None else parent.policy,
-        ref.level if policy is not None else parent.policy_from,
-        suspended_here or parent.suspended,
-        ref.level if suspended_here else parent.suspended_from,
-    )
 
 
 def _where(loc: Location | None) -> str:
@@ -603,58 +504,6 @@ def _shown(body: Mapping[str, Any]) -> dict[str, Any]:
     return {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in body.items()}
 
 
-def _address_within(address: str, target: str) -> bool:
-    if address == target:
-        return True
-    # application[fabric:/A] contains service[fabric:/A/...] and partition[fabric:/A/...]
-    for kind in ("application[", "service["):
-        if target.startswith(kind) and target.endswith("]"):
-            inner = target[len(kind) : -1]
-            body = address[address.index("[") + 1 : -1] if "[" in address else ""
-            if not address.startswith("policy[") and body.startswith(inner + "/"):
-                return True
-    return False
-
-
 def plan(declaration: Declaration, live: LiveState, options: PlanOptions | None = None) -> Plan:
     """Plan the smallest set of actions that makes ``live`` match ``declaration``. Raises PlanError."""
     return _Planner(declaration, live, options or PlanOptions()).plan()
-
-
-def state_after(
-    live: LiveState, changes: Iterable[Change]
-) -> tuple[dict[EntityRef, str], frozenset[EntityRef]]:
-    """The explicit mappings and suspensions the cluster holds once ``changes`` are applied."""
-    mappings = dict(live.mappings)
-    suspensions = set(live.suspensions)
-    for change in changes:
-        if change.action in _MAPPING_ACTIONS:
-            ref = parse_entity_address(change.address, change.application or "")
-            if change.action is Action.ENABLE_BACKUP and isinstance(change.after, str):
-                mappings[ref] = change.after
-            elif change.action is Action.DISABLE_BACKUP:
-                mappings.pop(ref, None)
-            elif change.action is Action.SUSPEND_BACKUP:
-                suspensions.add(ref)
-            else:
-                suspensions.discard(ref)
-    return mappings, frozenset(suspensions)
-
-
-_MAPPING_ACTIONS = frozenset(
-    {Action.ENABLE_BACKUP, Action.DISABLE_BACKUP, Action.SUSPEND_BACKUP, Action.RESUME_BACKUP}
-)
-
-
-def parse_entity_address(address: str, application: str) -> EntityRef:
-    """``service[fabric:/A/S]`` -> EntityRef; ``application`` says where the application name ends."""
-    kind, _, rest = address.partition("[")
-    if not rest.endswith("]") or kind not in ("application", "service", "partition"):
-        raise ValueError(f"not an entity address: {address!r}")
-    name = rest[:-1]
-    if kind == "application":
-        return EntityRef(name)
-    if kind == "service":
-        return EntityRef(application, name)
-    service, _, partition = name.rpartition("/")
-    return EntityRef(application, service, partition)

@@ -15,9 +15,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sfdeclare import config_policy, config_schema, interpolate
+from sfdeclare.config import checks as config_policy
+from sfdeclare.config import schema as config_schema
 from sfdeclare.errors import ConfigError, Diagnostic, Location
-from sfdeclare.model import (
+from sfdeclare.model import references
+from sfdeclare.model.addresses import application_name, service_name
+from sfdeclare.model.declaration import (
     ApplicationDecl,
     ClusterSettings,
     Declaration,
@@ -27,10 +30,8 @@ from sfdeclare.model import (
     PolicyDecl,
     ServiceDecl,
     TlsSettings,
-    application_name,
-    service_name,
 )
-from sfdeclare.yamlsource import Path, Source, load_file, segment
+from sfdeclare.safeyaml.reader import Path, Source, load_file, segment
 
 CONFIG_SUFFIXES = (".yaml", ".yml")
 SELECTORS = ("id", "name", "low_key")
@@ -403,7 +404,7 @@ def _check_strings(source: Source) -> list[Diagnostic]:
         path, node = stack.pop()
         if isinstance(node, str):
             if "${" in node:
-                problem = interpolate.check(node)
+                problem = references.check(node)
                 if problem is not None:
                     found.append(Diagnostic("error", problem, source.location(path)))
             bad = _CONTROL_IN_VALUE.search(node)

@@ -20,20 +20,15 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from sfdeclare.engine.bind import resolve_declaration
+from sfdeclare.engine.digest import live_digest
 from sfdeclare.errors import ConfigError, Diagnostic, Location
-from sfdeclare.interpolate import has_references
-from sfdeclare.model import (
-    SECRET_FIELDS,
-    Declaration,
-    EntityRef,
-    LevelSettings,
-    LiveState,
-    PolicyRef,
-)
-from sfdeclare.plan import FieldChange
-from sfdeclare.planner import effective, live_digest
-from sfdeclare.policies import field_changes
-from sfdeclare.resolve import resolve_declaration
+from sfdeclare.model.addresses import EntityRef, PolicyRef
+from sfdeclare.model.declaration import SECRET_FIELDS, Declaration, LevelSettings
+from sfdeclare.model.inheritance import effective
+from sfdeclare.model.live import LiveState
+from sfdeclare.model.references import has_references
+from sfdeclare.servicefabric.policies import FieldChange, field_changes
 
 DriftClass = Literal["changed", "missing", "unmanaged", "suspended_out_of_band"]
 Subject = Literal["policy", "mapping", "suspension", "application", "service", "partition"]

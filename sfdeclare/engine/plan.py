@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
 from sfdeclare.errors import Diagnostic, Location
-from sfdeclare.routes import WireRequest
+from sfdeclare.model.addresses import EntityRef, parse_entity_address
+from sfdeclare.model.inheritance import Effective
+from sfdeclare.model.live import LiveState
+from sfdeclare.model.scope import ReadScope
+from sfdeclare.servicefabric.policies import FieldChange
+from sfdeclare.servicefabric.routes import WireRequest
 
 FORMAT_VERSION = 1
 
@@ -53,15 +58,6 @@ PHASE_NAMES: dict[int, str] = {
 
 
 @dataclass(frozen=True)
-class FieldChange:
-    """One field of a policy that differs: its dotted path, the live value and the declared value."""
-
-    path: str
-    before: Any
-    after: Any
-
-
-@dataclass(frozen=True)
 class Change:
     address: str
     action: Action
@@ -86,41 +82,10 @@ class Change:
 
 
 @dataclass(frozen=True)
-class Effective:
-    """The policy and suspension that apply to one entity, and the level each comes from."""
-
-    policy: str | None = None
-    policy_from: str | None = None
-    suspended: bool = False
-    suspended_from: str | None = None
-
-    def describe(self) -> str:
-        if self.policy is None:
-            text = "no backup"
-        else:
-            text = f"{self.policy} (from {self.policy_from.lower() if self.policy_from else '?'})"
-        if self.suspended:
-            text += f", suspended (at {self.suspended_from.lower() if self.suspended_from else '?'})"
-        return text
-
-
-@dataclass(frozen=True)
 class EffectiveChange:
     address: str
     before: Effective
     after: Effective
-
-
-@dataclass(frozen=True)
-class ReadScope:
-    """What part of the cluster a plan read: enough to read the same part again for a stale-plan check."""
-
-    applications: tuple[str, ...] = ()
-    partition_services: tuple[str, ...] = ()
-    all_applications: bool = False
-    prune_candidates: tuple[str, ...] = ()  # ("*",): read the mappings of every policy nothing declares
-    declared_policies: tuple[str, ...] = ()
-    suspension_probes: tuple[str, ...] = ()  # applications whose own suspension the declaration manages
 
 
 @dataclass(frozen=True)
@@ -346,3 +311,28 @@ _LEVEL_RANK = {"policy": 0, "application": 1, "service": 2, "partition": 3}
 def _order_key(c: Change) -> tuple[int, str, int, str, str]:
     rank = _LEVEL_RANK.get(c.address.split("[", 1)[0], 9)
     return (c.phase, c.application or "", rank, c.address, c.action.value)
+
+
+def state_after(
+    live: LiveState, changes: Iterable[Change]
+) -> tuple[dict[EntityRef, str], frozenset[EntityRef]]:
+    """The explicit mappings and suspensions the cluster holds once ``changes`` are applied."""
+    mappings = dict(live.mappings)
+    suspensions = set(live.suspensions)
+    for change in changes:
+        if change.action in _MAPPING_ACTIONS:
+            ref = parse_entity_address(change.address, change.application or "")
+            if change.action is Action.ENABLE_BACKUP and isinstance(change.after, str):
+                mappings[ref] = change.after
+            elif change.action is Action.DISABLE_BACKUP:
+                mappings.pop(ref, None)
+            elif change.action is Action.SUSPEND_BACKUP:
+                suspensions.add(ref)
+            else:
+                suspensions.discard(ref)
+    return mappings, frozenset(suspensions)
+
+
+_MAPPING_ACTIONS = frozenset(
+    {Action.ENABLE_BACKUP, Action.DISABLE_BACKUP, Action.SUSPEND_BACKUP, Action.RESUME_BACKUP}
+)

@@ -24,33 +24,25 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 
-from sfdeclare import __version__, interpolate, routes, wire
-from sfdeclare.connections import AnswerTooLarge, ConnectionStack, Exchange, Outgoing, TransportExchange
-from sfdeclare.endpoint import Endpoint, parse_endpoint
-from sfdeclare.errors import ClusterError, ConfigError, Diagnostic
-from sfdeclare.model import (
-    SECRET_FIELDS,
-    ClusterSettings,
-    Declaration,
-    EntityRef,
-    LiveApplication,
-    LivePartition,
-    LiveService,
-    LiveState,
-    TlsSettings,
-    application_name,
-)
-from sfdeclare.plan import ReadScope
-from sfdeclare.planner import read_scope
-from sfdeclare.retry import (
+from sfdeclare import __version__
+from sfdeclare.cluster.endpoint import Endpoint, parse_endpoint
+from sfdeclare.cluster.retry import (
     ClusterRequestError,
     RetryPolicy,
     is_ambiguous,
     is_transient,
     parse_retry_after,
 )
-from sfdeclare.routes import ApiOptions, WireRequest
-from sfdeclare.tls import ThumbprintMismatch, build_ssl_context
+from sfdeclare.cluster.tls import ThumbprintMismatch, build_ssl_context
+from sfdeclare.cluster.transport import AnswerTooLarge, ConnectionStack, Exchange, Outgoing, TransportExchange
+from sfdeclare.errors import ClusterError, ConfigError, Diagnostic
+from sfdeclare.model import references
+from sfdeclare.model.addresses import EntityRef, application_name
+from sfdeclare.model.declaration import SECRET_FIELDS, ClusterSettings, Declaration, TlsSettings
+from sfdeclare.model.live import LiveApplication, LivePartition, LiveService, LiveState
+from sfdeclare.model.scope import ReadScope, read_scope
+from sfdeclare.servicefabric import replies, routes
+from sfdeclare.servicefabric.routes import ApiOptions, WireRequest
 
 CONNECT_TIMEOUT = 10.0
 # A listing longer than this is a cluster (or something posing as one) that pages forever.
@@ -109,7 +101,7 @@ class Client:
         self._token: list[str] = []  # scrubbed from every message, like the secrets of a request body
         headers = [("Accept", "application/json"), ("User-Agent", f"sfdeclare/{__version__}")]
         if self.settings.token:
-            token = interpolate.resolve(
+            token = references.resolve(
                 self.settings.token, env=self.env, base_dir=base_dir, where=self.settings.location
             )
             if not token or any(not 33 <= ord(ch) <= 126 for ch in token):
@@ -141,7 +133,8 @@ class Client:
     def _network_exchange(self, size: int) -> Exchange:
         """The in-process emulator, a proxy named by the environment, or kept-alive connections of our own."""
         if self.endpoint.kind == "emulator":
-            return TransportExchange(self._emulator_transport(), self.endpoint.url, timeouts=self._timeouts)
+            # the in-process emulator is a transport its caller plugs in (commands.session.connect)
+            raise ValueError(f"{self.endpoint} needs the in-process emulator's transport")
         if self.endpoint.is_https:
             context = build_ssl_context(self._resolved_tls(), self.base_dir, self._warn)
         else:
@@ -168,7 +161,7 @@ class Client:
         def resolved(value: str | None) -> str | None:
             if value is None:
                 return None
-            return interpolate.resolve(
+            return references.resolve(
                 value, env=self.env, base_dir=self.base_dir, where=self.settings.location
             )
 
@@ -179,14 +172,6 @@ class Client:
             ca_bundle=resolved(tls.ca_bundle),
             server_cert_thumbprint=resolved(tls.server_cert_thumbprint),
         )
-
-    def _emulator_transport(self) -> httpx.BaseTransport:
-        from sfdeclare.emulator.transport import EmulatorTransport  # the emulator stays optional
-
-        assert self.endpoint.state_path is not None
-        runtime = "6.2" if self.api.is_pre_64 else "6.4"
-        transport: httpx.BaseTransport = EmulatorTransport(self.endpoint.state_path, runtime=runtime)
-        return transport
 
     # --- lifecycle -------------------------------------------------------------------------------------------
 
@@ -218,7 +203,7 @@ class Client:
         content: bytes | None = None
         secrets: list[str] = list(self._token)
         if req.body is not None:
-            resolved = interpolate.resolve_tree(
+            resolved = references.resolve_tree(
                 dict(req.body), env=self.env if secrets_env is None else secrets_env, base_dir=self.base_dir
             )
             secrets += _sensitive_values(req.body, resolved)
@@ -271,7 +256,7 @@ class Client:
             status, raw = answer.status, answer.body
             if 200 <= status < 300:
                 return Reply(status, self._parse_body(raw, req.operation, status), attempt, ambiguous)
-            error = wire.parse_fabric_error(_loads(raw))
+            error = replies.parse_fabric_error(_loads(raw))
             code = error.code if error else None
             transient = is_transient(status, code)
             ambiguous = ambiguous or (is_ambiguous(status, code) and req.method != "GET")
@@ -302,11 +287,11 @@ class Client:
         try:
             return json.loads(raw)
         except ValueError:
-            raise wire.reject(
+            raise replies.reject(
                 operation, status, "the body is not JSON (is the endpoint a Service Fabric cluster?)"
             ) from None
 
-    def _error_message(self, req: WireRequest, status: int, error: wire.FabricError | None) -> str:
+    def _error_message(self, req: WireRequest, status: int, error: replies.FabricError | None) -> str:
         version = dict(req.query).get("api-version", "")
         if error is not None and status == 400 and "api version" in error.message.lower():
             if version.endswith("-preview"):
@@ -406,16 +391,16 @@ class Client:
         for _ in range(MAX_PAGES):
             req = build(token)
             reply = self.send(req)
-            page = wire.parse_page(reply.body, req.operation, reply.status)
+            page = replies.parse_page(reply.body, req.operation, reply.status)
             for item in page.items:
                 yield item, req.operation
             if page.continuation is None:
                 return
             if page.continuation in seen:
-                raise wire.reject(req.operation, reply.status, "the cluster repeated a continuation token")
+                raise replies.reject(req.operation, reply.status, "the cluster repeated a continuation token")
             seen.add(page.continuation)
             token = page.continuation
-        raise wire.reject(
+        raise replies.reject(
             build(token).operation, None, f"the listing goes on for more than {MAX_PAGES} pages"
         )
 
@@ -425,7 +410,7 @@ class Client:
         """Every backup policy: name -> body without Name (secrets masked as the cluster reads them back)."""
         policies: dict[str, dict[str, Any]] = {}
         for item, operation in self._items(lambda token: routes.list_policies(self.api, token)):
-            name, body = wire.parse_policy(item, operation)
+            name, body = replies.parse_policy(item, operation)
             policies[name] = body
         return policies
 
@@ -434,10 +419,10 @@ class Client:
         try:
             reply = self.send(req)
         except ClusterError as exc:
-            if exc.status == 404 and exc.code == wire.POLICY_DOES_NOT_EXIST:
+            if exc.status == 404 and exc.code == replies.POLICY_DOES_NOT_EXIST:
                 return None
             raise
-        return wire.parse_policy(reply.body, req.operation, reply.status)[1]
+        return replies.parse_policy(reply.body, req.operation, reply.status)[1]
 
     def create_policy(
         self, name: str, body: Mapping[str, Any], *, secrets_env: Mapping[str, str] | None = None
@@ -455,7 +440,7 @@ class Client:
     def policy_entities(self, name: str) -> list[EntityRef]:
         """The entities explicitly mapped to a policy, anywhere on the cluster."""
         return [
-            wire.parse_backup_entity(item, operation)
+            replies.parse_backup_entity(item, operation)
             for item, operation in self._items(lambda token: routes.policy_entities(name, self.api, token))
         ]
 
@@ -473,22 +458,22 @@ class Client:
     def resume_backup(self, ref: EntityRef) -> Reply:
         return self.send(routes.resume_backup(ref, self.api))
 
-    def configuration_info(self, ref: EntityRef) -> list[wire.BackupConfigurationItem]:
+    def configuration_info(self, ref: EntityRef) -> list[replies.BackupConfigurationItem]:
         """GetBackupConfigurationInfo of an entity; "nothing configured" (404 BACKUP_NOT_ENABLED, or null at
         partition level) is an empty list."""
         try:
             if ref.partition is not None:
                 req = routes.configuration_info(ref, self.api)
                 reply = self.send(req)
-                return wire.parse_partition_configuration(reply.body, ref, req.operation, reply.status)
+                return replies.parse_partition_configuration(reply.body, ref, req.operation, reply.status)
             parsed = [
-                wire.parse_configuration_item(item, ref, operation)
+                replies.parse_configuration_item(item, ref, operation)
                 for item, operation in self._items(
                     lambda token: routes.configuration_info(ref, self.api, token)
                 )
             ]
         except ClusterError as exc:
-            if exc.status == 404 and exc.code == wire.BACKUP_NOT_ENABLED:
+            if exc.status == 404 and exc.code == replies.BACKUP_NOT_ENABLED:
                 return []
             raise
         return [item for item in parsed if item is not None]
@@ -497,20 +482,20 @@ class Client:
 
     def list_applications(self) -> list[LiveApplication]:
         return [
-            wire.parse_application(item, operation)
+            replies.parse_application(item, operation)
             for item, operation in self._items(lambda token: routes.list_applications(self.api, token))
         ]
 
     def list_services(self, app: str) -> list[LiveService]:
         """The services of an application; a missing application raises 404 FABRIC_E_APPLICATION_NOT_FOUND."""
         return [
-            wire.parse_service(item, operation)
+            replies.parse_service(item, operation)
             for item, operation in self._items(lambda token: routes.list_services(app, self.api, token))
         ]
 
     def list_partitions(self, service: str) -> list[LivePartition]:
         return [
-            wire.parse_partition(item, operation)
+            replies.parse_partition(item, operation)
             for item, operation in self._items(lambda token: routes.list_partitions(service, self.api, token))
         ]
 
@@ -518,17 +503,19 @@ class Client:
         """One service, or None when the cluster answers 204 (no such service)."""
         req = routes.get_service(app, service, self.api)
         reply = self.send(req)
-        return None if reply.body is None else wire.parse_service(reply.body, req.operation, reply.status)
+        return None if reply.body is None else replies.parse_service(reply.body, req.operation, reply.status)
 
     def get_partition(self, partition_id: str) -> LivePartition | None:
         req = routes.get_partition(partition_id, self.api)
         reply = self.send(req)
-        return None if reply.body is None else wire.parse_partition(reply.body, req.operation, reply.status)
+        return (
+            None if reply.body is None else replies.parse_partition(reply.body, req.operation, reply.status)
+        )
 
 
 # --- the live state a plan needs -----------------------------------------------------------------------------
 
-_MISSING_ENTITY_CODES = frozenset({wire.APPLICATION_NOT_FOUND, wire.SERVICE_DOES_NOT_EXIST})
+_MISSING_ENTITY_CODES = frozenset({replies.APPLICATION_NOT_FOUND, replies.SERVICE_DOES_NOT_EXIST})
 
 
 def read_state(
@@ -582,7 +569,7 @@ def read_state(
             suspensions: set[EntityRef] = set()
             hidden: set[str] = set()
             for app_name, config_future in configs.items():
-                explicit = wire.explicit_configuration(config_future.result())
+                explicit = replies.explicit_configuration(config_future.result())
                 mappings.update(explicit.mappings)
                 suspensions.update(explicit.suspensions)
                 if not explicit.application_suspension_shown:

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from sfdeclare.errors import Diagnostic
-from sfdeclare.model import Declaration, EntityRef, LevelSettings, LiveService, LiveState, PartitionDecl
+from sfdeclare.model.addresses import EntityRef
+from sfdeclare.model.declaration import Declaration, LevelSettings, PartitionDecl
+from sfdeclare.model.live import LiveService, LiveState
 
 
 @dataclass(frozen=True)

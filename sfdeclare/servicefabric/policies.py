@@ -9,9 +9,11 @@ form the server would hold; secrets are never compared.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from sfdeclare.durations import (
+from sfdeclare.model.declaration import SECRET_FIELDS
+from sfdeclare.servicefabric.durations import (
     format_duration,
     format_run_time,
     parse_duration,
@@ -19,8 +21,6 @@ from sfdeclare.durations import (
     server_interval,
     server_retention,
 )
-from sfdeclare.model import SECRET_FIELDS
-from sfdeclare.plan import FieldChange
 
 _DAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
 _DURATION_FIELDS = {"Schedule.Interval", "RetentionPolicy.RetentionDuration"}
@@ -165,3 +165,12 @@ def field_changes(live: Mapping[str, Any], desired: Mapping[str, Any]) -> tuple[
     return tuple(
         FieldChange(p, _display(p, _lookup(before, p)), _display(p, _lookup(after, p))) for p in sorted(paths)
     )
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field of a policy that differs: its dotted path, the live value and the declared value."""
+
+    path: str
+    before: Any
+    after: Any

@@ -11,17 +11,17 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from sfdeclare import interpolate
-from sfdeclare.durations import (
+from sfdeclare.errors import Diagnostic
+from sfdeclare.model import references
+from sfdeclare.model.declaration import SECRET_FIELDS
+from sfdeclare.safeyaml.reader import Path, Source
+from sfdeclare.servicefabric.durations import (
     format_duration,
     parse_duration,
     parse_run_time,
     server_interval,
     server_retention,
 )
-from sfdeclare.errors import Diagnostic
-from sfdeclare.model import SECRET_FIELDS
-from sfdeclare.yamlsource import Path, Source
 
 USUAL_POLICY_NAME = re.compile(r"[A-Za-z0-9._-]+")
 
@@ -151,7 +151,7 @@ def _storage(storage: Mapping[str, Any], source: Source, path: Path) -> list[Dia
         )
     for secret in SECRET_FIELDS:
         value = storage.get(secret)
-        if isinstance(value, str) and not interpolate.has_references(value):
+        if isinstance(value, str) and not references.has_references(value):
             found.append(
                 Diagnostic(
                     "error",

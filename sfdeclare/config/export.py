@@ -17,8 +17,9 @@ from typing import Any
 import yaml
 
 from sfdeclare import __version__
-from sfdeclare.durations import parse_run_time
-from sfdeclare.model import EntityRef, LiveState
+from sfdeclare.model.addresses import EntityRef
+from sfdeclare.model.live import LiveState
+from sfdeclare.servicefabric.durations import parse_run_time
 
 _POLICY_ORDER = ("AutoRestoreOnDataLoss", "MaxIncrementalBackups", "Schedule", "Storage", "RetentionPolicy")
 _SCHEDULE_ORDER = ("ScheduleKind", "Interval", "ScheduleFrequencyType", "RunDays", "RunTimes")
