@@ -22,6 +22,9 @@ from typing import IO, Any
 import httpx
 
 PYTHON = sys.executable
+# The installed console script next to this Python (the venv's bin/sfdeclare): what users run, entered through
+# sfdeclare.cli:run like `python -m sfdeclare`.
+SFDECLARE = os.path.join(os.path.dirname(PYTHON), "sfdeclare")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STARTUP_TIMEOUT = 120.0  # loading a 40,000-partition topology takes a few seconds
 LISTENING = "listening on "
@@ -114,7 +117,7 @@ class Emulator:
     def __init__(
         self, state: str, topology: str | None, *, latency_ms: float, timeout: float = STARTUP_TIMEOUT
     ) -> None:
-        self.argv = [PYTHON, "-m", "sfdeclare.cli", "emulator", "serve", "--state", state, "--port", "0"]
+        self.argv = [SFDECLARE, "emulator", "serve", "--state", state, "--port", "0"]
         if topology is not None:
             self.argv += ["--topology", topology]
         self.argv += ["--latency-ms", f"{latency_ms:g}"]

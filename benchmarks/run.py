@@ -28,7 +28,7 @@ from typing import Any
 
 from benchmarks import throughput
 from benchmarks.generate import Scenario, generate
-from benchmarks.processes import PYTHON, ROOT, BenchError, Emulator, Run, child_env, run_timed
+from benchmarks.processes import PYTHON, ROOT, SFDECLARE, BenchError, Emulator, Run, child_env, run_timed
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 BEGIN = "<!-- results:begin -->"
@@ -125,7 +125,7 @@ def _remove_state(state: str) -> None:
 
 
 def _cli(*args: str) -> list[str]:
-    return [PYTHON, "-m", "sfdeclare.cli", *args]
+    return [SFDECLARE, *args]
 
 
 def _last_line(run: Run, prefix: str) -> str:

@@ -19,10 +19,6 @@ def test_unknown_command_exits_1_without_traceback(capsys: pytest.CaptureFixture
     assert "invalid choice: 'frobnicate'" in err and "Traceback" not in err
 
 
-def test_version_is_single_sourced() -> None:
-    assert __version__.count(".") == 2
-
-
 def test_schema_prints_the_packaged_configuration_schema() -> None:
     import json
     from pathlib import Path

@@ -18,6 +18,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import tomllib
+from packaging.requirements import Requirement
 
 import sfdeclare
 
@@ -50,6 +52,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     source.mkdir()
     shutil.copy2(ROOT / "pyproject.toml", source)
     shutil.copy2(ROOT / "README.md", source)
+    shutil.copy2(ROOT / "LICENSE", source)
     shutil.copytree(
         ROOT / "sfdeclare", source / "sfdeclare", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
     )
@@ -85,11 +88,27 @@ def test_the_wheel_metadata_has_the_one_version_and_the_console_script(wheel: Pa
     assert metadata["Name"] == "sfdeclare"
     assert metadata["Version"] == sfdeclare.__version__
     assert metadata["Requires-Python"] == ">=3.10"
-    requires = {
-        re.split(r"[<>=!~ ;\[]", r, maxsplit=1)[0].lower() for r in metadata.get_all("Requires-Dist", [])
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    runtime = {str(Requirement(r)) for r in metadata.get_all("Requires-Dist", []) if "extra ==" not in r}
+    assert runtime == {str(Requirement(r)) for r in project["dependencies"]}
+    assert metadata["License-Expression"] == project["license"] == "MIT"
+    # the console script enters where `python -m sfdeclare` does
+    assert re.search(r"^sfdeclare\s*=\s*sfdeclare\.cli:run$", entry_points, flags=re.MULTILINE)
+    main = (ROOT / "sfdeclare" / "__main__.py").read_text(encoding="utf-8")
+    assert "from sfdeclare.cli import run" in main and re.search(r"^    run\(\)$", main, flags=re.MULTILINE)
+
+
+def test_every_imported_runtime_dependency_is_declared_and_every_declared_one_is_imported() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    declared = {re.split(r"[<>=!~ ;\[]", r, maxsplit=1)[0].lower() for r in project["dependencies"]}
+    modules = {"pyyaml": "yaml"}
+    source = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "sfdeclare").rglob("*.py"))
+    imported = {
+        name
+        for name in declared
+        if re.search(rf"^\s*(from|import) {modules.get(name, name)}\b", source, re.M)
     }
-    assert {"pyyaml", "jsonschema", "httpx", "deepdiff", "filelock"} <= requires
-    assert re.search(r"^sfdeclare\s*=\s*sfdeclare\.cli:main$", entry_points, flags=re.MULTILINE)
+    assert imported == declared, declared - imported  # a declared dependency nothing imports is dead weight
 
 
 def test_the_version_has_one_source() -> None:
@@ -99,3 +118,25 @@ def test_the_version_has_one_source() -> None:
     assert not re.search(r"^version\s*=", section, flags=re.MULTILINE)
     assert 'version = { attr = "sfdeclare.__version__" }' in project
     assert re.fullmatch(r"\d+\.\d+\.\d+([ab]|rc)?\d*", sfdeclare.__version__)
+
+
+def test_every_copy_of_the_repository_address_names_the_same_repository() -> None:
+    """One find-and-replace of YOUR_ORG (docs/release.md, step 1) sets the project URLs, the install lines and the
+    recipes' pins together."""
+    files = [
+        "pyproject.toml",
+        "README.md",
+        "CHANGELOG.md",
+        "docs/ci.md",
+        "docs/release.md",
+        "examples/ci/github-actions.yml",
+        "examples/ci/azure-pipelines.yml",
+    ]
+    owners: dict[str, set[str]] = {}
+    for name in files:
+        text = (ROOT / name).read_text(encoding="utf-8")
+        found = re.findall(r"github\.com/([\w.-]+)/sfdeclare\b", text)
+        found += re.findall(r"(?<![\w./-])([\w.-]+)/sfdeclare@", text)
+        owners[name] = set(found)
+    assert {o for found in owners.values() for o in found} == {"YOUR_ORG"}, owners
+    assert all(owners[name] for name in ("pyproject.toml", "README.md", "docs/ci.md")), owners
