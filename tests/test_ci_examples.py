@@ -1,6 +1,9 @@
 """The CI recipes (examples/ci) and the pre-commit hook use only what the CLI has: every ``sfdeclare`` command
 line in them parses with the real argument parser, and the exit codes they branch on are the ones the CLI
-returns (checked by running it against the emulator)."""
+returns (checked by running it against the emulator). The GitHub recipe runs sfdeclare through the repository's
+action (action.yml, run for real in tests/test_action.py); here: that it uses it consistently, and that every
+install line in the recipes, the action and the install docs names the repository or a local wheel, never a
+package index name."""
 
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ from sfdeclare.emulator.state import init_state
 ROOT = Path(__file__).resolve().parent.parent
 GITHUB = ROOT / "examples" / "ci" / "github-actions.yml"
 AZURE = ROOT / "examples" / "ci" / "azure-pipelines.yml"
+ACTION = ROOT / "action.yml"
 HOOKS = ROOT / ".pre-commit-hooks.yaml"
 CALC = ROOT / "examples" / "calc"
 
@@ -138,19 +142,24 @@ def _azure() -> dict[Any, Any]:
     return _load(AZURE)
 
 
-def _all_scripts() -> dict[str, list[str]]:
+def _action() -> dict[Any, Any]:
+    return _load(ACTION)
+
+
+def _action_steps(jobs: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Per job, the steps that run the sfdeclare action (``uses: <owner>/sfdeclare@<ref>``)."""
     return {
-        "github": list(_scripts(_github()["jobs"], ("run",))),
-        "azure": list(_scripts(_azure()["stages"], ("script", "bash"))),
+        name: [s for s in job["steps"] if re.fullmatch(r"[^/@\s]+/sfdeclare@\S+", s.get("uses", ""))]
+        for name, job in jobs.items()
     }
 
 
 # --- the command lines ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("recipe", ["github", "azure"])
-def test_every_sfdeclare_command_in_the_recipes_parses(recipe: str) -> None:
-    commands = [argv for script in _all_scripts()[recipe] for argv in sfdeclare_commands(script)]
+def test_every_sfdeclare_command_in_the_azure_recipe_parses() -> None:
+    scripts = _scripts(_azure()["stages"], ("script", "bash"))
+    commands = [argv for script in scripts for argv in sfdeclare_commands(script)]
     assert {argv[0] for argv in commands} == {"validate", "plan", "apply", "drift"}
     problems = [(argv, parse_error(argv)) for argv in commands]
     assert [p for p in problems if p[1] is not None] == []
@@ -158,6 +167,27 @@ def test_every_sfdeclare_command_in_the_recipes_parses(recipe: str) -> None:
     applies = [a for a in commands if a[0] == "apply"]
     assert plans and all("--detailed-exitcode" in a and "--out" in a for a in plans)
     assert applies and all("--plan" in a and a[a.index("--report-format") + 1] == "junit" for a in applies)
+
+
+def test_the_github_recipe_runs_every_command_through_the_one_pinned_action() -> None:
+    jobs = _github()["jobs"]
+    steps = _action_steps(jobs)
+    inputs = _action()["inputs"]
+    refs = {s["uses"] for job in steps.values() for s in job}
+    assert len(refs) == 1, refs  # one place to set (a YAML anchor), so every job runs the same code
+    commands = {name: [s["with"]["command"] for s in job] for name, job in steps.items()}
+    assert commands == {"validate": ["validate"], "plan": ["plan"], "apply": ["apply"], "drift": ["drift"]}
+    for job in steps.values():
+        for step in job:
+            assert set(step["with"]) <= set(inputs), set(step["with"]) - set(inputs)
+    plan = steps["plan"][0]["with"]
+    assert plan["comment"] == "true" and plan["format"] == "markdown"
+    apply = steps["apply"][0]["with"]
+    assert apply["plan-file"] == "reviewed/plan.json" and apply["format"] == "junit"
+    assert "--allow-destructive" in apply["args"] and "allow_destructive == 'true'" in apply["args"]
+    assert all(
+        not re.search(r"\bsfdeclare (validate|plan|apply|drift)\b", s) for s in _scripts(jobs, ("run",))
+    )
 
 
 def test_the_command_extractor_reads_shell_the_way_the_recipes_write_it() -> None:
@@ -175,20 +205,25 @@ def test_the_command_extractor_reads_shell_the_way_the_recipes_write_it() -> Non
     assert parse_error(["drift", "cfg/", "--detailed-exitcode"]) is not None
 
 
-def test_github_expressions_never_reach_a_command_line_and_secrets_only_reach_env() -> None:
+def test_github_expressions_never_reach_a_command_line_and_secrets_only_reach_the_action() -> None:
     data = _github()
-    for script in _scripts(data["jobs"], ("run",)):
+    for script in [*_scripts(data["jobs"], ("run",)), *_scripts(_action()["runs"], ("run",))]:
         assert "${{" not in script, "pass values through env:, not into the script text"
+    action_steps = _action_steps(data["jobs"])
     for name, job in data["jobs"].items():
+        assert "secrets." not in str(job.get("env", {})), name  # no secret in every step's environment
         for step in job["steps"]:
-            for key in ("run", "with"):
+            if step in action_steps[name]:
+                continue  # the action hands its inputs to sfdeclare through env: (tests/test_action.py)
+            for key in ("run", "with", "env"):
                 assert "secrets." not in str(step.get(key, "")), (name, step)
-    env = {name: job.get("env", {}) for name, job in data["jobs"].items()}
-    assert "BACKUP_STORE_1" in env["apply"]  # apply sends the storage secret ...
-    assert (
-        "BACKUP_STORE_1" not in env["plan"] and "BACKUP_STORE_1" not in env["drift"]
-    )  # ... nothing else needs it
-    assert all("SFDECLARE_ENDPOINT" in env[job] for job in ("plan", "apply", "drift"))
+    inputs = {name: steps[0]["with"] for name, steps in action_steps.items()}
+    assert "BACKUP_STORE_1=${{ secrets.BACKUP_STORE_1 }}" in inputs["apply"]["env"]  # apply sends it ...
+    assert "BACKUP_STORE_1" not in str(inputs["plan"]) + str(inputs["drift"])  # ... nothing else needs it
+    for job in ("plan", "apply", "drift"):
+        assert inputs[job]["endpoint"] == "${{ secrets.SF_ENDPOINT }}"
+        assert inputs[job]["client-cert-pem"] == "${{ secrets.SF_CLIENT_CERT_PEM }}"
+    assert "secrets." not in str(inputs["validate"])  # validate is offline
 
 
 def test_azure_secret_variables_reach_only_mapped_environment_variables() -> None:
@@ -204,13 +239,18 @@ def test_github_recipe_has_the_sticky_comment_artifact_junit_and_drift_issue() -
     assert {"pull_request", "push", "schedule"} <= set(triggers)
     jobs = data["jobs"]
     plan_steps = jobs["plan"]["steps"]
-    comment = next(s for s in plan_steps if "github-script" in s.get("uses", ""))["with"]["script"]
-    assert "<!-- sfdeclare-plan -->" in comment and "updateComment" in comment and "listComments" in comment
-    assert any("upload-artifact" in s.get("uses", "") for s in plan_steps)
+    assert _action_steps(jobs)["plan"][0]["with"]["comment"] == "true"  # the action's sticky comment
+    assert jobs["plan"]["permissions"]["pull-requests"] == "write"
+    upload = next(s for s in plan_steps if "upload-artifact" in s.get("uses", ""))
+    assert upload["with"]["path"].splitlines() == [
+        "${{ steps.plan.outputs.plan-file }}",
+        "${{ steps.plan.outputs.markdown-file }}",
+    ]
     apply_steps = jobs["apply"]["steps"]
     assert any("gh run download" in s.get("run", "") for s in apply_steps)
     reporter = next(s for s in apply_steps if "test-reporter" in s.get("uses", ""))
     assert reporter["with"]["reporter"] == "java-junit" and reporter["if"].startswith("always()")
+    assert reporter["with"]["path"] == "${{ steps.apply.outputs.report-file }}"
     drift_script = next(s for s in jobs["drift"]["steps"] if "github-script" in s.get("uses", ""))["with"][
         "script"
     ]
@@ -246,7 +286,7 @@ def test_the_recipes_branch_only_on_documented_exit_codes() -> None:
     assert cli.EXIT_CHANGES == 2 and drift_command.EXIT_DRIFT == 2
     plan_parser = _subparsers(cli.build_parser())["plan"]
     assert "exit 2 when there are changes" in plan_parser.format_help()
-    for recipe, path in (("github", GITHUB), ("azure", AZURE)):
+    for recipe, path in (("github", GITHUB), ("azure", AZURE), ("action", ACTION)):
         text = path.read_text(encoding="utf-8")
         codes = _codes_branched_on(text)
         assert 2 in codes and 0 in codes, recipe
@@ -375,34 +415,6 @@ def _bash(script: str, cwd: Path, env: dict[str, str], *, errexit: bool) -> subp
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
 
 
-def test_the_github_scripts_plan_check_drift_and_apply_on_an_emulated_cluster(
-    rehearsal: dict[str, str], tmp_path: Path
-) -> None:
-    jobs = _github()["jobs"]
-    outputs = Path(rehearsal["GITHUB_OUTPUT"])
-    plan = _bash(_step(jobs["plan"]["steps"], name="Plan"), tmp_path, rehearsal, errexit=True)
-    assert plan.returncode == 0, plan.stderr
-    assert "changes=true" in outputs.read_text()
-    assert (tmp_path / "plan.md").read_text().startswith("### sfdeclare plan")
-    assert "sfdeclare plan" in Path(rehearsal["GITHUB_STEP_SUMMARY"]).read_text()
-
-    # before the apply the cluster lacks what is declared: drift (2) is reported, not a failure
-    drift = _bash(_step(jobs["drift"]["steps"], name="Drift"), tmp_path, rehearsal, errexit=True)
-    assert drift.returncode == 0 and outputs.read_text().endswith("exit=2\n")
-    assert "### sfdeclare drift" in (tmp_path / "drift.md").read_text()
-
-    (tmp_path / "reviewed").mkdir()
-    shutil.copy2(tmp_path / "plan.json", tmp_path / "reviewed" / "plan.json")
-    apply_env = {
-        **rehearsal,
-        "ALLOW_DESTRUCTIVE": "false",
-        "BACKUP_STORE_1": "DefaultEndpointsProtocol=https;A=b",
-    }
-    apply = _bash(_step(jobs["apply"]["steps"], name="Apply exactly"), tmp_path, apply_env, errexit=True)
-    assert apply.returncode == 0, apply.stdout + apply.stderr
-    assert '<testsuite name="sfdeclare apply" tests="3" failures="0"' in (tmp_path / "report.xml").read_text()
-
-
 def _azure_macros(script: str, values: dict[str, str]) -> str:
     """Azure expands $(Name.Sub) macros before bash sees the script."""
     return re.sub(r"\$\(([A-Za-z]+\.[A-Za-z.]+)\)", lambda m: values[m.group(1)], script)
@@ -441,14 +453,11 @@ def test_the_azure_scripts_plan_apply_and_check_drift_on_an_emulated_cluster(
     assert drift.returncode == 0 and "##vso[task.setvariable variable=driftExit]0" in drift.stdout
 
 
-def test_the_drift_scripts_fail_the_job_on_an_error(rehearsal: dict[str, str], tmp_path: Path) -> None:
-    github_drift = _step(_github()["jobs"]["drift"]["steps"], name="Drift")
+def test_the_azure_drift_script_fails_the_job_on_an_error(rehearsal: dict[str, str], tmp_path: Path) -> None:
     azure_drift = _step(
         {s["stage"]: s for s in _azure()["stages"]}["Drift"]["jobs"][0]["steps"], script_has="drift"
     )
     broken = {**rehearsal, "SFDECLARE_CONFIG": "missing/"}
-    assert _bash(github_drift, tmp_path, broken, errexit=True).returncode == 1
-    assert "exit=1" in Path(rehearsal["GITHUB_OUTPUT"]).read_text()
     failed = _bash(azure_drift, tmp_path, broken, errexit=False)
     assert (
         failed.returncode == 1
@@ -458,15 +467,28 @@ def test_the_drift_scripts_fail_the_job_on_an_error(rehearsal: dict[str, str], t
 
 def test_every_step_output_a_recipe_reads_is_written_by_that_step() -> None:
     jobs = _github()["jobs"]
+    action = _action()
     seen = set()
     for name, job in jobs.items():
         text = yaml.safe_dump(job)
-        for step_id, output in set(re.findall(r"steps\.([\w-]+)\.outputs\.(\w+)", text)):
+        for step_id, output in set(re.findall(r"steps\.([\w-]+)\.outputs\.([\w-]+)", text)):
             seen.add(f"{step_id}.{output}")
             step = next((s for s in job["steps"] if s.get("id") == step_id), None)
             assert step is not None, (name, step_id)
-            assert re.search(rf'echo "{output}=.*>> "\$GITHUB_OUTPUT"', step["run"]), (name, step_id, output)
-    assert {"reviewed.allow_destructive", "drift.exit"} <= seen
+            if step in _action_steps(jobs)[name]:
+                assert output in action["outputs"], (name, step_id, output)
+            else:
+                assert re.search(rf'echo "{output}=.*>> "\$GITHUB_OUTPUT"', step["run"]), (
+                    name,
+                    step_id,
+                    output,
+                )
+    assert {"reviewed.allow_destructive", "drift.exit-code", "plan.plan-file", "apply.report-file"} <= seen
+    # and every action output is one its run step writes
+    run = next(s for s in action["runs"]["steps"] if s.get("id") == "run")["run"]
+    for output, spec in action["outputs"].items():
+        assert spec["value"] == f"${{{{ steps.run.outputs.{output} }}}}"
+        assert re.search(rf'echo "{output}(=|<<)', run), output
     azure = _azure()
     text = AZURE.read_text(encoding="utf-8")
     references = re.findall(r"dependencies\.(\w+)\.outputs\['(\w+)\.(\w+)\.(\w+)'\]", text)
@@ -476,3 +498,87 @@ def test_every_step_output_a_recipe_reads_is_written_by_that_step() -> None:
         job = next(j for j in stage["jobs"] if j.get("job") == job_name)
         step = next(s for s in job["steps"] if s.get("name") == step_name)
         assert f"##vso[task.setvariable variable={variable};isOutput=true]" in step["script"]
+
+
+# --- what the pipelines install ------------------------------------------------------------------------------
+
+_INDEX_OPTIONS = {"-i", "--index-url", "--extra-index-url"}
+_VALUE_OPTIONS = {"-c", "--constraint", "--python", "-r", "--requirement"}
+
+
+def install_targets(script: str) -> list[str]:
+    """What every ``pip install`` / ``pipx install`` in a shell script installs (options left out, except the
+    index options, which are returned so that the check below refuses them)."""
+    targets: list[str] = []
+    for line in script.replace("\\\n", " ").splitlines():
+        try:
+            tokens = shlex.split(line, comments=True)
+        except ValueError:
+            continue
+        for i, token in enumerate(tokens[:-1]):
+            if token not in ("pip", "pipx") or tokens[i + 1] != "install":
+                continue
+            skip = False
+            for arg in tokens[i + 2 :]:
+                if _is_operator(arg) or arg in ("&&", "||", ";"):
+                    break
+                if skip:
+                    skip = False
+                elif arg in _INDEX_OPTIONS:
+                    targets.append(arg)
+                    skip = True
+                elif arg in _VALUE_OPTIONS:
+                    skip = True
+                elif not arg.startswith("-"):
+                    targets.append(arg)
+    return targets
+
+
+def installs_what_exists(target: str, variables: dict[str, str]) -> bool:
+    """A repository pinned to a ref, the action's own checkout, or a wheel file: never a name looked up in an
+    index (an unpublished name is a dependency-confusion risk in a job holding the cluster's credentials)."""
+    expanded = re.sub(r"\$\{?(\w+)\}?", lambda m: variables.get(m.group(1), m.group(0)), target)
+    if target == "$GITHUB_ACTION_PATH":
+        return True
+    if re.fullmatch(r"git\+https://[^@\s]+/sfdeclare(\.git)?@[\w.\-/]+", expanded):
+        return True
+    return bool(re.fullmatch(r"[\w$./{}\-]+\.whl", expanded))
+
+
+def test_the_install_check_refuses_index_names() -> None:
+    assert install_targets('python -m pip install --quiet "git+$R@$REF" && sfdeclare --version') == [
+        "git+$R@$REF"
+    ]
+    assert install_targets("pip install -i https://pypi.example sfdeclare") == ["-i", "sfdeclare"]
+    variables = {"R": "https://github.com/YOUR_ORG/sfdeclare", "REF": "v0.1.0"}
+    assert installs_what_exists("git+$R@$REF", variables)
+    assert installs_what_exists("dist/sfdeclare-0.1.0-py3-none-any.whl", variables)
+    for bad in ("sfdeclare", "sfdeclare==0.1.0", "-i", "git+$R", "git+https://github.com/x/sfdeclare", "./"):
+        assert not installs_what_exists(bad, variables), bad
+
+
+def test_every_install_line_names_the_repository_or_a_local_wheel() -> None:
+    azure = _azure()
+    variables = {v["name"]: str(v["value"]) for v in azure["variables"] if "name" in v}
+    assert variables["SFDECLARE_REPOSITORY"] == "https://github.com/YOUR_ORG/sfdeclare"
+    sources = {
+        "azure": list(_scripts(azure["stages"], ("script", "bash"))),
+        "github": list(_scripts(_github()["jobs"], ("run",))),
+        "action": list(_scripts(_action()["runs"], ("run",))),
+        "docs": [
+            block
+            for doc in (ROOT / "README.md", ROOT / "docs" / "ci.md")
+            for block in re.findall(
+                r"```(?:sh|console|bash)\n(.*?)```", doc.read_text(encoding="utf-8"), re.S
+            )
+        ],
+    }
+    found = {}
+    for where, scripts in sources.items():
+        targets = [t for script in scripts for t in install_targets(script.replace("$ ", ""))]
+        found[where] = targets
+        assert all(installs_what_exists(t, variables) for t in targets), (where, targets)
+    assert found["azure"] and set(found["azure"]) == {"git+$SFDECLARE_REPOSITORY@$SFDECLARE_REF"}
+    assert found["action"] == ["$GITHUB_ACTION_PATH"]
+    assert found["github"] == []  # the GitHub recipe installs through the action (its uses: line pins it)
+    assert any(t.startswith("git+https://github.com/YOUR_ORG/sfdeclare@") for t in found["docs"])  # pipx
