@@ -23,7 +23,7 @@ from sfdeclare.emulator.transport import EmulatorTransport
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks import throughput
 from benchmarks.generate import Scenario, generate
-from benchmarks.processes import PYTHON, Emulator, child_env, run_timed
+from benchmarks.processes import SFDECLARE, Emulator, child_env, run_timed
 from benchmarks.run import Measured, median_run
 from benchmarks.sdk_baseline import read_cluster
 from sfdeclare.commands.session import connect
@@ -113,7 +113,7 @@ def test_a_converged_cluster_costs_the_same_reads(
 def test_served_plan_and_sdk_baseline_request_counts(tmp_path: Path) -> None:
     scenario = generate(tmp_path / "bench", 6, services=2, partition_every=2)
     with Emulator(str(tmp_path / "state.db"), str(scenario.topology), latency_ms=0, timeout=30) as emulator:
-        argv = [PYTHON, "-m", "sfdeclare.cli", "plan", str(scenario.config), "--endpoint", emulator.url]
+        argv = [SFDECLARE, "plan", str(scenario.config), "--endpoint", emulator.url]
         run = run_timed([*argv, "--parallelism", "4"], env=child_env(scenario.env), timeout=60)
         assert run.returncode == 0, run.tail()
         assert emulator.stats()["Total"] == scenario.expected_plan_requests == 1 + 2 * 6 + 3
