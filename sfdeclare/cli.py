@@ -142,12 +142,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", nargs="?", default="sfdeclare", choices=["sfdeclare", "plan", "report", "drift"])
     _add_common(p)
 
+    from sfdeclare.emulator.runtimes import DEFAULT_RUNTIME as EMULATOR_DEFAULT_RUNTIME
+    from sfdeclare.emulator.runtimes import RUNTIMES as EMULATOR_RUNTIMES
+
     p = sub.add_parser("emulator", help="the local Service Fabric backup emulator")
     esub = p.add_subparsers(dest="emulator_command", metavar="COMMAND")
     esub.required = True
     i = esub.add_parser("init", help="create a state file from a topology, for --endpoint emulator:FILE")
     i.add_argument("--state", required=True, help="state file to create or update")
     i.add_argument("--topology", help="topology file (YAML or JSON)")
+    i.add_argument(
+        "--runtime",
+        choices=list(EMULATOR_RUNTIMES),
+        help=f"the cluster's Service Fabric runtime (a new state: {EMULATOR_DEFAULT_RUNTIME})",
+    )
     _add_common(i)
     s = esub.add_parser("serve", help="serve the emulator over HTTP(S)")
     s.add_argument("--state", required=True, help="state file (created when missing)")
@@ -161,7 +169,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--fault-rate", type=float, default=0.0)
     s.add_argument("--fault-codes", default="503,429,504,reset")
     s.add_argument("--seed", type=int)
-    s.add_argument("--runtime", choices=["6.4", "6.2"], default="6.4")
+    s.add_argument(
+        "--runtime",
+        choices=list(EMULATOR_RUNTIMES),
+        help="record this runtime in the state first (default: the state's; a new state: "
+        f"{EMULATOR_DEFAULT_RUNTIME})",
+    )
     s.add_argument(
         "--chaos",
         choices=["invalid-json", "html-error", "wrong-shape", "truncated", "hang", "reset-mid-response"],
@@ -245,7 +258,7 @@ def _dispatch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.command == "emulator" and args.emulator_command == "init":
         from sfdeclare.commands import emulator_init
 
-        return emulator_init.run(state=args.state, topology=args.topology, out=out)
+        return emulator_init.run(state=args.state, topology=args.topology, runtime=args.runtime, out=out)
     if args.command == "emulator" and args.emulator_command == "serve":
         from sfdeclare.commands import emulator
 

@@ -116,7 +116,7 @@ def test_a_rejected_policy_fails_its_dependants_only_and_a_rerun_converges_once_
     cfg = config({"Managed": policy("PT2H", **managed)})
     cfg["applications"]["App1"]["services"]["Cache"] = {"policy": "Managed"}  # type: ignore[index]
     (setup / "sfdeclare.yaml").write_text(yaml.safe_dump(cfg))
-    with EmulatorServer(str(setup / "state")) as server:
+    with EmulatorServer(str(setup / "state"), runtime="6.4") as server:  # 6.4 refuses managed identity
         code, text = cli("apply", str(setup / "sfdeclare.yaml"), "--endpoint", server.url, "--auto-approve")
         assert code == 1
         assert "failed: create_policy policy[Managed]" in text and "E_INVALIDARG" in text

@@ -1,16 +1,24 @@
-"""`sfdeclare emulator init`: create (or re-topologise) an emulator state file without serving it."""
+"""`sfdeclare emulator init`: create (or re-topologise, or upgrade) an emulator state file without serving it."""
 
 from __future__ import annotations
 
 from typing import TextIO
 
-from sfdeclare.emulator.state import init_state
+from sfdeclare.emulator.runtimes import build_of
+from sfdeclare.emulator.state import Store, init_state, stored_runtime
 
 
-def run(*, state: str, topology: str | None, out: TextIO) -> int:
-    init_state(state, topology)
+def run(*, state: str, topology: str | None, out: TextIO, runtime: str | None = None) -> int:
+    init_state(state, topology, runtime)
+    store = Store(state)
+    try:
+        with store.read() as tx:
+            current = stored_runtime(tx)
+    finally:
+        store.close()
     target = f"emulator:{state}"
     out.write(
-        f"Emulator state ready in {state}; use --endpoint {target} (or serve it with: sfdeclare emulator serve --state {state})\n"
+        f"Emulator state ready in {state} (runtime {current}, build {build_of(current)}); use --endpoint {target}"
+        f" (or serve it with: sfdeclare emulator serve --state {state})\n"
     )
     return 0

@@ -99,7 +99,8 @@ def connect(endpoint: str, **options: Any) -> Client:
 
         assert parsed.state_path is not None
         settings: ClusterSettings = options.get("settings") or ClusterSettings()
-        runtime = "6.2" if ApiOptions.from_settings(settings, 60).is_pre_64 else "6.4"
+        # A 6.2-preview configuration pins the in-process emulator to 6.2; otherwise the state's runtime applies.
+        runtime = "6.2" if ApiOptions.from_settings(settings, 60).is_pre_64 else None
         options["transport"] = EmulatorTransport(parsed.state_path, runtime=runtime)
     return Client(endpoint, **options)
 

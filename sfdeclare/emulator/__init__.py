@@ -1,9 +1,11 @@
 """A faithful local Service Fabric backup server (SF-BACKUP-API.md), in-process or over HTTP(S).
 
-Modules: ``topology`` (the cluster file), ``state`` (SQLite state shared by processes), ``policies`` and
-``durations`` (policy binding and normalisation), ``entities`` (ids -> keys), ``rules`` (the backup service's
-operations), ``queries`` (cluster queries), ``app`` (request -> response), ``transport`` (``emulator:PATH``),
-``server`` (threaded HTTP/1.1, TLS, faults, chaos). It shares no code with the client's JSON conversion.
+Modules: ``topology`` (the cluster file) and ``storage_topology`` (its storage section), ``state`` (SQLite
+state shared by processes), ``runtimes`` (the runtimes and the one table of what each accepts), ``policies``,
+``policy_fields`` (the 11.3 fields), ``durations`` and ``run_times`` (policy binding and normalisation),
+``storage_check`` (ValidateConnection), ``entities`` (ids -> keys), ``rules`` (the backup service's operations),
+``queries`` (cluster queries), ``app`` (request -> response), ``transport`` (``emulator:PATH``), ``server``
+(threaded HTTP/1.1, TLS, faults, chaos). It shares no code with the client's JSON conversion.
 
 Where the 6.4 server was buggy or the sources are silent, the emulator follows the documented intent:
 - GetBackupConfigurationInfo resolves a child's policy and suspension partition > service > application
@@ -15,6 +17,9 @@ Where the 6.4 server was buggy or the sources are silent, the emulator follows t
 - Intervals that normalise to zero (``PT30S``) and negative durations are rejected.
 - A non-GUID partition id is a 400 ``E_INVALIDARG`` (6.4 answered 500); so is a bad ``timeout``.
 - ``"RetentionPolicy": null`` counts as absent.
+- Assumed where no public source settles it: the wire form of the 11.3 fields (``policy_fields``), what
+  ValidateConnection checks and its error code (``storage_check``), and that a RunTime without an offset is UTC
+  (the server takes its local time).
 - Runtime 6.2 (a 6.2/6.3 cluster): backup routes accept exactly ``api-version=6.2-preview`` (a 6.4 version is
   unknown to such a cluster -> 400 "Invalid API Version"), a body with RetentionPolicy is a 400, policy reads
   carry no RetentionPolicy, and a DisableBackup request with a body is a 400 (strict on purpose, so a client's

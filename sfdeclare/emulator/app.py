@@ -17,14 +17,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from sfdeclare.emulator import entities, queries, rules
+from sfdeclare.emulator import entities, queries, rules, runtimes, storage_check
 from sfdeclare.emulator import fabric_errors as fe
 from sfdeclare.emulator.fabric_errors import FabricFault
 from sfdeclare.emulator.faults import FaultInjector
 from sfdeclare.emulator.policies import BoundPolicy, bind_policy, model_state_error
-from sfdeclare.emulator.state import Store, Tx
+from sfdeclare.emulator.state import Store, Tx, stored_runtime
 
-RUNTIMES = ("6.4", "6.2")
+RUNTIMES = runtimes.RUNTIMES
 MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_QUERY_PAGE_SIZE = 100
 MAX_TIMEOUT = 4_294_967_295
@@ -83,6 +83,8 @@ def match_route(method: str, path: str) -> Route:
     if path != "/" and path.endswith("/"):
         path = path.rstrip("/")
     head, _, tail = path.partition("/$/")
+    if head == "" and tail.lower() == "getclusterversion":
+        return _check_method(method, Route("GET /$/GetClusterVersion", "GET", "cluster_version", brs=False))
     if head == "" and tail.lower() in ("emulator/stats", "emulator/stats/$/reset"):
         reset = tail.lower().endswith("reset")
         return _check_method(
@@ -100,8 +102,13 @@ def match_route(method: str, path: str) -> Route:
     elif collection in _ENTITY_COLLECTIONS:
         route = _entity_route(_ENTITY_COLLECTIONS[collection], rest, tail)
     if route is None:
-        raise FabricFault(fe.INVALID_ADDRESS, f"No such resource: {method} {path}", status=404)
+        raise no_such_resource(method, path)
     return _check_method(method, route)
+
+
+def no_such_resource(method: str, path: str) -> FabricFault:
+    """The answer to a path the emulator does not serve, or that its runtime does not serve yet."""
+    return FabricFault(fe.INVALID_ADDRESS, f"No such resource: {method} {path}", status=404)
 
 
 def _check_method(method: str, route: Route) -> Route:
@@ -204,15 +211,15 @@ class EmulatorApp:
         self,
         store: Store,
         *,
-        runtime: str = "6.4",
+        runtime: str | None = None,
         query_page_size: int = DEFAULT_QUERY_PAGE_SIZE,
         faults: FaultInjector | None = None,
         latency_ms: float = 0.0,
     ) -> None:
-        if runtime not in RUNTIMES:
-            raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}")
+        if runtime is not None:
+            runtimes.check_runtime(runtime)
         self.store = store
-        self.runtime = runtime
+        self.runtime = runtime  # None: the runtime the state records, read on every request
         self.query_page_size = query_page_size
         self.faults = faults
         self.latency_ms = latency_ms
@@ -239,18 +246,30 @@ class EmulatorApp:
         if route.operation == "stats_reset":
             self.stats.reset()
             return _empty(200)
+        runtime = self._runtime()
+        if route.operation == "cluster_version" and not runtimes.supports(
+            runtime, runtimes.GET_CLUSTER_VERSION
+        ):
+            self.stats.count("unmatched")
+            raise no_such_resource(request.method, split.path)
         self.stats.count(route.template)
         if self.latency_ms <= 0:
-            return self._answer(route, split.query, request)
+            return self._answer(route, split.query, request, runtime)
         # The latency is a floor, as a cluster's round trip includes its own work: answer no sooner than
         # latency_ms after arrival, whatever the answer (a fault or an error included).
         due = time.monotonic() + self.latency_ms / 1000
         try:
-            return self._answer(route, split.query, request)
+            return self._answer(route, split.query, request, runtime)
         finally:
             time.sleep(max(0.0, due - time.monotonic()))
 
-    def _answer(self, route: Route, raw_query: str, request: Request) -> Response:
+    def _runtime(self) -> str:
+        if self.runtime is not None:
+            return self.runtime
+        with self.store.read() as tx:
+            return stored_runtime(tx)
+
+    def _answer(self, route: Route, raw_query: str, request: Request, runtime: str) -> Response:
         if self.faults is not None:
             fault = self.faults.draw()
             if fault is not None:
@@ -260,46 +279,41 @@ class EmulatorApp:
             raise FabricFault(fe.INVALID_ARG, f"The request body exceeds {MAX_BODY_BYTES} bytes.", status=413)
         query = {k.lower(): v for k, v in parse_qsl(raw_query, keep_blank_values=True)}
         if route.brs:
-            return self._backup(route, query, request)
-        return self._query(route, query)
+            return self._backup(route, query, request, runtime)
+        return self._query(route, query, runtime)
 
     # Backup Restore Service routes
 
-    def _backup(self, route: Route, query: dict[str, str], request: Request) -> Response:
+    def _backup(self, route: Route, query: dict[str, str], request: Request, runtime: str) -> Response:
         role = request.headers.get("x-role", "Admin")
         if role not in ("Admin", "All", "User") or (role == "User" and route.method != "GET"):
             raise FabricFault(fe.ACCESS_DENIED, "Access Denied.")
         _timeout(query)
         bind = _BINDERS.get(route.operation)
         body = _json_body(request.body) if bind is not None else None  # other routes ignore a body
-        bound = bind(body, self.runtime) if bind is not None else None
-        self._check_backup_version(query.get("api-version"))
+        bound = bind(body, runtime) if bind is not None else None
+        _check_backup_version(query.get("api-version"), runtime)
         op = route.operation
         if op.startswith("policy_"):
-            return self._policy_op(op, route.params, query, body, bound)
+            return self._policy_op(op, route.params, query, body, bound, runtime)
         return self._mapping_op(op, route.params, query, body)
 
-    def _check_backup_version(self, version: str | None) -> None:
-        if self.runtime == "6.2":
-            ok = version == "6.2-preview"
-        else:
-            ok = version is not None and bool(_NUMERIC_VERSION.match(version)) and float(version) >= 6.4
-        if not ok:
-            raise fe.invalid("Invalid API Version")
-
     def _policy_op(
-        self, op: str, params: tuple[str, ...], query: dict[str, str], body: Any, bound: Any
+        self, op: str, params: tuple[str, ...], query: dict[str, str], body: Any, bound: Any, runtime: str
     ) -> Response:
         if op in ("policy_create", "policy_update"):
             if body is None:
                 raise fe.invalid("Invalid Arguments.")
             assert isinstance(bound, BoundPolicy)
+            validate = _validate_connection(query, runtime)
             with self.store.write() as tx:
                 if op == "policy_create":
                     rules.create_policy(tx, bound)
-                    return _empty(201)
-                rules.update_policy(tx, params[0], bound)
-                return _empty(200)
+                else:
+                    rules.update_policy(tx, params[0], bound)
+                if validate:  # a refusal rolls the transaction back
+                    storage_check.validate(tx, bound.body["Storage"])
+            return _empty(201 if op == "policy_create" else 200)
         if op == "policy_delete":
             with self.store.write() as tx:
                 rules.purge_orphan_mappings(tx, params[0])
@@ -309,9 +323,9 @@ class EmulatorApp:
         token, max_results = _paging(query)
         with self.store.read() as tx:
             if op == "policy_list":
-                return _json_response(200, rules.list_policies(tx, token, max_results, self.runtime))
+                return _json_response(200, rules.list_policies(tx, token, max_results, runtime))
             if op == "policy_get":
-                return _json_response(200, rules.get_policy(tx, params[0], self.runtime))
+                return _json_response(200, rules.get_policy(tx, params[0], runtime))
             return _json_response(200, rules.enabled_entities(tx, params[0], token, max_results))
 
     def _mapping_op(self, op: str, params: tuple[str, ...], query: dict[str, str], body: Any) -> Response:
@@ -337,11 +351,15 @@ class EmulatorApp:
 
     # gateway queries
 
-    def _query(self, route: Route, query: dict[str, str]) -> Response:
+    def _query(self, route: Route, query: dict[str, str], runtime: str) -> Response:
         version = query.get("api-version")
-        if version is None or not _QUERY_VERSION.match(version) or float(version.split("-")[0]) < 1.0:
+        # GetClusterVersion is a 6.4 operation; an older api-version does not know it (assumed answer).
+        least = 6.4 if route.operation == "cluster_version" else 1.0
+        if version is None or not _QUERY_VERSION.match(version) or float(version.split("-")[0]) < least:
             raise fe.invalid("Invalid API Version")
         _timeout(query)
+        if route.operation == "cluster_version":
+            return _json_response(200, {"Version": runtimes.build_of(runtime)})
         token, max_results = _paging(query)
         op, params, size = route.operation, route.params, self.query_page_size
         type_name = query.get("applicationtypename") or None
@@ -359,6 +377,25 @@ class EmulatorApp:
                 queries.service(tx, *params) if op == "query_service" else queries.partition(tx, params[0])
             )
         return _json_response(200, found) if found is not None else _empty(204)
+
+
+def _check_backup_version(version: str | None, runtime: str) -> None:
+    if not runtimes.supports(runtime, runtimes.NUMERIC_API_VERSION):
+        ok = version == "6.2-preview"
+    else:
+        ok = version is not None and bool(_NUMERIC_VERSION.match(version)) and float(version) >= 6.4
+    if not ok:
+        raise fe.invalid("Invalid API Version")
+
+
+def _validate_connection(query: dict[str, str], runtime: str) -> bool:
+    """The ValidateConnection query flag; a runtime before it ignores it as an unknown parameter."""
+    raw = query.get("validateconnection")
+    if raw is None or not runtimes.supports(runtime, runtimes.VALIDATE_CONNECTION):
+        return False
+    if raw.strip().lower() not in ("true", "false"):
+        raise fe.invalid(f"The value '{raw}' is not valid for ValidateConnection.")
+    return raw.strip().lower() == "true"
 
 
 def _fault_response(kind: str) -> Response:
@@ -423,7 +460,7 @@ def _bind_enable(body: Any, runtime: str) -> None:
 def _bind_disable(body: Any, runtime: str) -> None:
     if body is None:
         return
-    if runtime == "6.2":
+    if not runtimes.supports(runtime, runtimes.DISABLE_BACKUP_BODY):
         raise fe.invalid("DisableBackup takes no request body in this runtime (api-version 6.2-preview).")
     clean = body.get("CleanBackup") if isinstance(body, dict) else None
     if not isinstance(clean, bool):

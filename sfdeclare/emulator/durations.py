@@ -1,14 +1,14 @@
-"""ISO 8601 durations and run times the way the server's .NET code reads and writes them.
+"""ISO 8601 durations the way the server's .NET code reads and writes them.
 
 The server parses durations with ``XmlConvert.ToTimeSpan`` (a year counts 365 days, a month 30) and echoes them
-with ``XmlConvert.ToString(TimeSpan)`` (``P1DT2H30M``). Run times are date-times of which only the UTC time of
-day is kept, read back as ``0001-01-01THH:MM:SSZ``. Independent of ``sfdeclare.servicefabric.durations`` on purpose.
+with ``XmlConvert.ToString(TimeSpan)`` (``P1DT2H30M``); run times are in ``run_times``. Independent of
+``sfdeclare.servicefabric.durations`` on purpose.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
 _DURATION = re.compile(
@@ -84,24 +84,3 @@ def minutes_component(value: timedelta) -> int:
     seconds = int(abs(value.total_seconds()))
     part = (seconds // 60) % 60
     return -part if value < timedelta(0) else part
-
-
-def parse_run_time(text: str) -> str:
-    """A run time (any ISO date-time) -> its UTC time of day as ``0001-01-01THH:MM:SSZ``.
-
-    A value without an offset counts as UTC (the server would take its own local time zone).
-    """
-    candidate = text.strip()
-    if candidate.endswith(("Z", "z")):
-        candidate = candidate[:-1] + "+00:00"
-    # Python < 3.11 rejects fractions other than 3 or 6 digits; they do not matter for a time of day.
-    candidate = re.sub(r"(\d{2}:\d{2}:\d{2})\.\d+", r"\1", candidate)
-    try:
-        moment = datetime.fromisoformat(candidate)
-    except ValueError as exc:
-        raise ValueError(f"'{text}' is not a valid date-time") from exc
-    if "T" not in candidate and " " not in candidate:
-        raise ValueError(f"'{text}' is not a valid date-time")
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc)
-    return f"0001-01-01T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}Z"

@@ -10,20 +10,24 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from sfdeclare.emulator import policy_fields, runtimes
 from sfdeclare.emulator.durations import (
     format_duration,
     minutes_component,
     parse_duration,
-    parse_run_time,
     total_hours,
     total_minutes,
 )
 from sfdeclare.emulator.fabric_errors import FabricFault, invalid
+from sfdeclare.emulator.run_times import parse_run_time
 
 MASK = "****"
 SECRET_FIELDS = ("ConnectionString", "PrimaryPassword", "SecondaryPassword")
 SCHEDULE_KINDS = ("FrequencyBased", "TimeBased")
-STORAGE_KINDS = ("AzureBlobStore", "FileShare", "DsmsAzureBlobStore")
+STORAGE_KINDS = ("AzureBlobStore", "FileShare", "DsmsAzureBlobStore", "ManagedIdentityAzureBlobStore")
+MANAGED_IDENTITY = "ManagedIdentityAzureBlobStore"
+MANAGED_IDENTITY_TYPES = ("VMSS", "Cluster")
+CLIENT_ID = "ManagedIdentityClientId"
 FREQUENCY_TYPES = ("Daily", "Weekly")
 DAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
 MAX_INTERVAL = timedelta(days=15)
@@ -36,6 +40,8 @@ _STORAGE_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("PrimaryUserName", "PrimaryPassword", "SecondaryUserName", "SecondaryPassword"),
     ),
     "DsmsAzureBlobStore": (("StorageCredentialsSourceLocation", "ContainerName"), ()),
+    # ManagedIdentityType (an enum) is bound on its own; ManagedIdentityClientId only where the runtime has it.
+    MANAGED_IDENTITY: (("BlobServiceUri", "ContainerName"), ()),
 }
 
 
@@ -124,16 +130,17 @@ def bind_policy(body: Any, *, runtime: str) -> BoundPolicy:
         "AutoRestoreOnDataLoss": _boolean(body, "AutoRestoreOnDataLoss", where),
         "MaxIncrementalBackups": max_incremental,
         "Schedule": _bind_schedule(_object(body, "Schedule", where)),
-        "Storage": _bind_storage(_object(body, "Storage", where)),
+        "Storage": _bind_storage(_object(body, "Storage", where), runtime),
         "RetentionPolicy": None,
     }
     retention = body.get("RetentionPolicy")
     if retention is not None:
-        if runtime == "6.2":
+        if not runtimes.supports(runtime, runtimes.RETENTION_POLICY):
             raise invalid("RetentionPolicy is not supported by this runtime (api-version 6.2-preview).")
         if not isinstance(retention, dict):
             raise model_state_error(f"{where}.RetentionPolicy", "Expected a JSON object for RetentionPolicy.")
         bound["RetentionPolicy"] = _bind_retention(retention)
+    bound.update(policy_fields.bind(body, runtime))
     return BoundPolicy(bound)
 
 
@@ -189,11 +196,14 @@ def _day(value: Any) -> str | None:
     return _enum_name(value, DAYS)
 
 
-def _bind_storage(storage: dict[str, Any]) -> dict[str, Any]:
+def _bind_storage(storage: dict[str, Any], runtime: str) -> dict[str, Any]:
     kind = storage.get("StorageKind")
     if kind is None:
         raise invalid("StorageType is Required")
-    if kind not in STORAGE_KINDS:
+    known = kind in STORAGE_KINDS and (
+        kind != MANAGED_IDENTITY or runtimes.supports(runtime, runtimes.MANAGED_IDENTITY_STORAGE)
+    )
+    if not known:
         raise invalid(f"Invalid StorageKind {kind}")
     required, optional = _STORAGE_FIELDS[kind]
     where = "backupPolicy.Storage"
@@ -203,6 +213,19 @@ def _bind_storage(storage: dict[str, Any]) -> dict[str, Any]:
         bound[field] = _string(storage, field, where, required=True)
     for field in optional:
         bound[field] = _string(storage, field, where, required=False)
+    if kind == MANAGED_IDENTITY:
+        identity = storage.get("ManagedIdentityType")
+        if identity is None:
+            raise _required(f"{where}.ManagedIdentityType")
+        canonical = _enum_name(identity, MANAGED_IDENTITY_TYPES)
+        if canonical is None:
+            raise model_state_error(
+                f"{where}.ManagedIdentityType",
+                f"Error converting value {identity} to type 'ManagedIdentityType'.",
+            )
+        bound["ManagedIdentityType"] = canonical
+        if runtimes.supports(runtime, runtimes.MANAGED_IDENTITY_CLIENT_ID):
+            bound[CLIENT_ID] = _string(storage, CLIENT_ID, where, required=False)
     return bound
 
 
@@ -278,6 +301,11 @@ def render(policy: dict[str, Any], *, runtime: str) -> dict[str, Any]:
     for field in SECRET_FIELDS:
         if field in storage:
             storage[field] = MASK
+    if storage["StorageKind"] == MANAGED_IDENTITY:
+        if runtimes.supports(runtime, runtimes.MANAGED_IDENTITY_CLIENT_ID):
+            storage.setdefault(CLIENT_ID, None)
+        else:
+            storage.pop(CLIENT_ID, None)
     out: dict[str, Any] = {
         "Name": policy["Name"],
         "AutoRestoreOnDataLoss": policy["AutoRestoreOnDataLoss"],
@@ -285,6 +313,7 @@ def render(policy: dict[str, Any], *, runtime: str) -> dict[str, Any]:
         "Schedule": policy["Schedule"],
         "Storage": storage,
     }
-    if runtime != "6.2":
+    if runtimes.supports(runtime, runtimes.RETENTION_POLICY):
         out["RetentionPolicy"] = policy.get("RetentionPolicy")
+    out.update(policy_fields.render(policy, runtime))
     return out

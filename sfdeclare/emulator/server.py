@@ -27,6 +27,7 @@ from sfdeclare.emulator.app import (
 from sfdeclare.emulator.chaos import check_mode, damage
 from sfdeclare.emulator.fabric_errors import FabricFault
 from sfdeclare.emulator.faults import FaultInjector
+from sfdeclare.emulator.runtimes import RUNTIMES
 from sfdeclare.emulator.state import Store, init_state
 from sfdeclare.errors import SfdeclareError
 
@@ -334,7 +335,7 @@ class EmulatorServer:
         topology: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
-        runtime: str = "6.4",
+        runtime: str | None = None,
         latency_ms: float = 0.0,
         fault_rate: float = 0.0,
         fault_codes: str = "503,429,504,reset",
@@ -345,8 +346,8 @@ class EmulatorServer:
         query_page_size: int = DEFAULT_QUERY_PAGE_SIZE,
         chaos: str | None = None,
     ) -> None:
-        if runtime not in ("6.4", "6.2"):
-            raise EmulatorError(f"unknown runtime {runtime!r} (expected 6.4 or 6.2)")
+        if runtime is not None and runtime not in RUNTIMES:
+            raise EmulatorError(f"unknown runtime {runtime!r} (expected one of: {', '.join(RUNTIMES)})")
         if latency_ms < 0:
             raise EmulatorError("--latency-ms must not be negative")
         try:
@@ -384,11 +385,10 @@ class EmulatorServer:
     def start(self) -> EmulatorServer:
         if self._server is not None:
             return self
-        init_state(self.state_path, self.topology)
+        init_state(self.state_path, self.topology, self.runtime)  # the runtime is the cluster's: recorded
         store = Store(self.state_path)
         self.app = EmulatorApp(
             store,
-            runtime=self.runtime,
             query_page_size=self.query_page_size,
             faults=self._faults,
             latency_ms=self.latency_ms,

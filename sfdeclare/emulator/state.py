@@ -17,12 +17,14 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from sfdeclare.emulator.runtimes import DEFAULT_RUNTIME, RUNTIMES
 from sfdeclare.emulator.topology import Topology, load_topology
 from sfdeclare.errors import ConfigError, Diagnostic
 
 FORMAT = "sfdeclare-emulator-state"
 VERSION = "1"
 BUSY_TIMEOUT_MS = 30_000
+RUNTIME_META = "runtime"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -226,7 +228,19 @@ class Tx:
         ).fetchall()
         return [Assignment(*r) for r in rows]
 
+    # meta: the runtime (runtimes.py) and the topology's storage section (storage_check.py)
+    def meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def put_meta(self, key: str, value: str | None) -> None:
+        if value is None:
+            self.conn.execute("DELETE FROM meta WHERE key = ?", (key,))
+        else:
+            self.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", (key, value))
+
     def replace_topology(self, topology: Topology) -> None:
+        self.put_meta("storage", None if topology.storage is None else topology.storage.to_json())
         for table in ("applications", "services", "partitions"):
             self.conn.execute(f"DELETE FROM {table}")
         self.conn.executemany(
@@ -364,17 +378,25 @@ def _check_format(conn: sqlite3.Connection, path: str) -> bool:
     return True
 
 
-def init_state(state_path: str, topology_path: str | None) -> None:
-    """Create the state file if needed; with a topology, replace the cluster's topology and keep the rest."""
+def init_state(state_path: str, topology_path: str | None, runtime: str | None = None) -> None:
+    """Create the state file if needed; with a topology, replace the cluster's topology, with a runtime, the
+    cluster's runtime (an upgrade the next request sees), and keep the rest."""
+    if runtime is not None and runtime not in RUNTIMES:
+        raise _state_error(
+            state_path, f"unknown runtime {runtime!r} (expected one of: {', '.join(RUNTIMES)})"
+        )
     topology = load_topology(topology_path) if topology_path is not None else None
     directory = os.path.dirname(os.path.abspath(state_path))
     if not os.path.isdir(directory):
         raise _state_error(state_path, "the state file's directory does not exist")
     store = Store(state_path)
     try:
-        if topology is not None:
+        if topology is not None or runtime is not None:
             with store.write() as tx:
-                tx.replace_topology(topology)
+                if topology is not None:
+                    tx.replace_topology(topology)
+                if runtime is not None:
+                    tx.put_meta(RUNTIME_META, runtime)
     finally:
         store.close()
 
@@ -383,3 +405,8 @@ def load_topology_into(store: Store, topology: Topology) -> None:
     """Replace the topology of an open store (tests and tools that build topologies in code)."""
     with store.write() as tx:
         tx.replace_topology(topology)
+
+
+def stored_runtime(tx: Tx) -> str:
+    """The cluster's runtime as the state records it (the default for a state that records none)."""
+    return tx.meta(RUNTIME_META) or DEFAULT_RUNTIME

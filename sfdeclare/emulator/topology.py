@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from sfdeclare.emulator.storage_topology import StorageSection, parse_storage
 from sfdeclare.errors import ConfigError, Diagnostic, Location
 
 SERVICE_KINDS = ("Stateful", "Stateless")
@@ -66,6 +67,7 @@ class Application:
 @dataclass(frozen=True)
 class Topology:
     applications: tuple[Application, ...] = ()
+    storage: StorageSection | None = None  # None: no storage section, every storage is reachable
 
 
 def derived_partition_id(service_name: str, index: int) -> str:
@@ -217,10 +219,13 @@ def _parent(where: str) -> str:
 def _build(data: Any, source: str, mark: Callable[[str], tuple[int, int] | None]) -> Topology:
     check = _Checker(source, mark)
     apps: list[Application] = []
+    storage: StorageSection | None = None
     if not isinstance(data, dict):
         check.error("$", "a topology must be a mapping with an 'applications' list")
     else:
-        check.keys(data, "$", ("applications",))
+        check.keys(data, "$", ("applications", "storage"))
+        if "storage" in data:
+            storage = parse_storage(data["storage"], "$.storage", check)
         raw_apps = data.get("applications", [])
         if not isinstance(raw_apps, list):
             check.error("$.applications", "'applications' must be a list")
@@ -232,7 +237,7 @@ def _build(data: Any, source: str, mark: Callable[[str], tuple[int, int] | None]
     _check_unique(apps, check)
     if check.diagnostics:
         raise ConfigError(check.diagnostics)
-    return Topology(tuple(apps))
+    return Topology(tuple(apps), storage)
 
 
 def _name(value: Any, where: str, check: _Checker, what: str) -> str | None:

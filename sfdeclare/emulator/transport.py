@@ -11,10 +11,11 @@ from sfdeclare.emulator.state import Store
 class EmulatorTransport(httpx.BaseTransport):
     """An httpx transport answering every request from the emulator application on ``state_path``.
 
-    Thread-safe: each request runs in its own state transaction. A missing state file is created empty.
+    Thread-safe: each request runs in its own state transaction. A missing state file is created empty. The
+    runtime is the one the state records, unless ``runtime`` pins another.
     """
 
-    def __init__(self, state_path: str, *, runtime: str = "6.4") -> None:
+    def __init__(self, state_path: str, *, runtime: str | None = None) -> None:
         self.app = EmulatorApp(Store(state_path), runtime=runtime)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sfdeclare.emulator.durations import format_duration, parse_duration, parse_run_time
+from sfdeclare.emulator.durations import format_duration, parse_duration
+from sfdeclare.emulator.run_times import parse_run_time
 
 
 @given(st.integers(min_value=-(10**9), max_value=10**9), st.integers(min_value=0, max_value=999_999))
@@ -57,13 +58,16 @@ def test_invalid(text: str) -> None:
         ("2018-06-01T23:15:59.1234567Z", "0001-01-01T23:15:59Z"),
         ("2018-06-01T01:00:00+02:00", "0001-01-01T23:00:00Z"),
         ("2018-06-01T01:00:00", "0001-01-01T01:00:00Z"),
+        # DateTime.Parse reads bare times and dates too (the server's RunTimesConverter)
+        ("09:00", "0001-01-01T09:00:00Z"),
+        ("2018-06-01", "0001-01-01T00:00:00Z"),
     ],
 )
 def test_run_times(text: str, stored: str) -> None:
     assert parse_run_time(text) == stored
 
 
-@pytest.mark.parametrize("text", ["09:00", "2018-06-01", "noon", ""])
+@pytest.mark.parametrize("text", ["9", "24:00", "noon", "", "2018-02-30T09:00:00Z", "13:00 PM"])
 def test_invalid_run_times(text: str) -> None:
     with pytest.raises(ValueError):
         parse_run_time(text)

@@ -153,15 +153,6 @@ def test_rule06_max_incremental_backups_required(api: Api) -> None:
         ("Schedule", {"Interval": "PT1H"}),
         ("Storage", {"StorageKind": "azureblobstore", "ConnectionString": "x", "ContainerName": "c"}),
         ("Storage", {"ContainerName": "c"}),
-        (
-            "Storage",
-            {
-                "StorageKind": "ManagedIdentityAzureBlobStore",
-                "ManagedIdentityType": "VMSS",
-                "BlobServiceUri": "https://x",
-                "ContainerName": "c",
-            },
-        ),
         ("RetentionPolicy", {"RetentionPolicyType": "basic", "RetentionDuration": "P1D"}),
         ("RetentionPolicy", {"RetentionDuration": "P1D"}),
     ],
