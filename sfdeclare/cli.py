@@ -142,8 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", nargs="?", default="sfdeclare", choices=["sfdeclare", "plan", "report", "drift"])
     _add_common(p)
 
-    from sfdeclare.emulator.runtimes import DEFAULT_RUNTIME as EMULATOR_DEFAULT_RUNTIME
-    from sfdeclare.emulator.runtimes import RUNTIMES as EMULATOR_RUNTIMES
+    from sfdeclare.commands.emulator_init import DEFAULT_RUNTIME as EMULATOR_DEFAULT_RUNTIME
+    from sfdeclare.commands.emulator_init import RUNTIMES as EMULATOR_RUNTIMES
 
     p = sub.add_parser("emulator", help="the local Service Fabric backup emulator")
     esub = p.add_subparsers(dest="emulator_command", metavar="COMMAND")

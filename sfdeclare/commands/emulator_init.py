@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from sfdeclare.emulator.runtimes import build_of
+from sfdeclare.emulator.runtimes import DEFAULT_RUNTIME, RUNTIMES, build_of
 from sfdeclare.emulator.state import Store, init_state, stored_runtime
+
+__all__ = ["DEFAULT_RUNTIME", "RUNTIMES", "run"]  # the CLI offers the runtimes the emulator knows
 
 
 def run(*, state: str, topology: str | None, out: TextIO, runtime: str | None = None) -> int:
