@@ -115,3 +115,8 @@ class PlanError(DiagnosticsError):
 
 class ApplyError(SfdeclareError):
     """Apply refused to start or stopped; the message says what was (not) changed."""
+
+
+class PlanFileError(SfdeclareError):
+    """A plan file was refused before anything was sent: unreadable, not of the format, altered after it was
+    made, or asking for a request its action does not send. The message leads with the file."""

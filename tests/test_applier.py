@@ -6,11 +6,12 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from sfdeclare.engine.applier import ActionResult, apply_plan, summary_line
+from sfdeclare.engine.applier import ActionResult, apply_plan
 from sfdeclare.engine.plan import Action, Change, Plan, ordered
 from sfdeclare.errors import ClusterError
-from sfdeclare.model.addresses import EntityRef
+from sfdeclare.model.addresses import EntityRef, PolicyRef
 from sfdeclare.model.scope import ReadScope
+from sfdeclare.render.summaries import apply_line
 from sfdeclare.servicefabric.routes import (
     ApiOptions,
     WireRequest,
@@ -30,19 +31,18 @@ BODY: dict[str, Any] = {
 def enable(app: str, policy: str, deps: tuple[str, ...] = ()) -> Change:
     ref = EntityRef(app)
     return Change(
-        ref.address,
+        ref,
         Action.ENABLE_BACKUP,
         None,
         policy,
         "r",
         enable_backup(ref, policy, API),
-        application=app,
         depends_on=deps,
     )
 
 
 def create(name: str) -> Change:
-    return Change(f"policy[{name}]", Action.CREATE_POLICY, None, BODY, "r", create_policy(name, BODY, API))
+    return Change(PolicyRef(name), Action.CREATE_POLICY, None, BODY, "r", create_policy(name, BODY, API))
 
 
 def make_plan(*changes: Change) -> Plan:
@@ -77,7 +77,7 @@ def test_phases_run_in_order_and_everything_applies() -> None:
     result = apply_plan(plan, sender, parallelism=4)
     assert [r.status for r in result.results] == ["applied"] * 4
     assert [r.path.endswith("Create") for r in sender.sent[:2]] == [True, True]
-    assert summary_line(result) == "Apply complete: 4 applied, 0 failed, 0 skipped."
+    assert apply_line(result) == "Apply complete: 4 applied, 0 failed, 0 skipped."
 
 
 def test_a_failed_action_skips_only_its_dependants() -> None:
@@ -107,13 +107,12 @@ def test_a_failed_action_skips_only_its_dependants() -> None:
 def test_retried_writes_that_already_landed_count_as_applied() -> None:
     ref = EntityRef("fabric:/X")
     disable = Change(
-        ref.address,
+        ref,
         Action.DISABLE_BACKUP,
         "A",
         None,
         "r",
         disable_backup(ref, False, API),
-        application="fabric:/X",
     )
     a = create("A")
     plan = make_plan(a, disable)
@@ -155,4 +154,4 @@ def test_stop_lets_running_actions_finish_and_starts_no_more() -> None:
     assert result.interrupted
     assert result.count("applied") == 3
     assert result.not_started == 7
-    assert "interrupted" in summary_line(result) and "7 not started" in summary_line(result)
+    assert "interrupted" in apply_line(result) and "7 not started" in apply_line(result)

@@ -12,7 +12,7 @@ import jsonschema
 from sfdeclare.commands.apply import _Progress
 from sfdeclare.engine.applier import ActionResult, ApplyResult
 from sfdeclare.engine.plan import Action, Change, Plan, ordered
-from sfdeclare.model.addresses import EntityRef
+from sfdeclare.model.addresses import EntityRef, PolicyRef
 from sfdeclare.model.scope import ReadScope
 from sfdeclare.render import github, report
 from sfdeclare.schemas import load_schema
@@ -25,25 +25,25 @@ BODY = {"MaxIncrementalBackups": 1, "Schedule": {"ScheduleKind": "FrequencyBased
 
 def sample() -> tuple[Plan, ApplyResult]:
     app, svc = EntityRef("fabric:/A"), EntityRef("fabric:/A", "fabric:/A/S")
-    create = Change("policy[P]", Action.CREATE_POLICY, None, BODY, "declared", create_policy("P", BODY, API))
+    create = Change(
+        PolicyRef("P"), Action.CREATE_POLICY, None, BODY, "declared", create_policy("P", BODY, API)
+    )
     enable = Change(
-        app.address,
+        app,
         Action.ENABLE_BACKUP,
         None,
         "P",
         "declared",
         enable_backup(app, "P", API),
-        application=app.application,
         depends_on=(create.id,),
     )
     disable = Change(
-        svc.address,
+        svc,
         Action.DISABLE_BACKUP,
         "Q",
         None,
         "undeclared",
         disable_backup(svc, True, API),
-        application=app.application,
         destructive=True,
     )
     plan = Plan(

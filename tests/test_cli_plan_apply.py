@@ -317,7 +317,7 @@ def test_no_endpoint_is_a_clear_error(cluster: dict[str, Any]) -> None:
 def _reseal(data: dict[str, Any]) -> dict[str, Any]:
     import hashlib
 
-    from sfdeclare.engine.plan import canonical_json
+    from sfdeclare.engine.planfile import canonical_json
 
     rest = {k: v for k, v in data.items() if k != "checksum"}
     return {**rest, "checksum": "sha256:" + hashlib.sha256(canonical_json(rest).encode()).hexdigest()}

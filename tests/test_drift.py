@@ -10,6 +10,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from sfdeclare.engine.drift import DriftOptions, DriftReport, drift
+from sfdeclare.engine.plan import Action
 from sfdeclare.engine.planner import PlanOptions, plan
 from sfdeclare.errors import Location, PlanError
 from sfdeclare.model.addresses import EntityRef
@@ -24,6 +25,7 @@ from sfdeclare.model.declaration import (
 )
 from sfdeclare.model.live import LiveApplication, LivePartition, LiveService, LiveState
 from sfdeclare.render.drift import drift_to_json, render_markdown, render_text
+from sfdeclare.render.summaries import coverage_line
 from sfdeclare.schemas import load_schema
 
 APP = "fabric:/A"
@@ -262,7 +264,7 @@ def test_coverage_counts_services_and_known_partitions() -> None:
     assert (cov.services_total, cov.services_covered, cov.services_suspended) == (2, 1, 1)
     assert (cov.partitions_known, cov.partitions_covered) == (2, 1)
     assert [w.service for w in cov.without] == [SVC2]
-    assert cov.line() == (
+    assert coverage_line(cov) == (
         "Coverage: 1 of 2 stateful services have a backup policy (1 suspended); 1 of 2 known partitions; "
         "without: fabric:/A/T."
     )
@@ -279,7 +281,7 @@ def test_coverage_marks_partially_mapped_services_whose_partitions_are_unknown()
     )
     cov = drift(_declaration(app=LevelSettings()), live).coverage
     assert [(w.service, w.partial) for w in cov.without] == [(SVC, True), (SVC2, False)]
-    assert "fabric:/A/S (some partitions only)" in cov.line()
+    assert "fabric:/A/S (some partitions only)" in coverage_line(cov)
 
 
 def test_markdown_stays_within_the_issue_limit() -> None:
@@ -312,10 +314,15 @@ _policy_names = st.sampled_from(["p", "q"])
 
 @st.composite
 def _case(draw: st.DrawFn) -> tuple[Declaration, LiveState, bool]:
+    """Any declaration of the four levels against any live state of them, including the live subtleties the
+    planner handles: an application's own suspension the cluster hides (SF-BACKUP-API.md §5.4), a policy in
+    use or not by undeclared applications (pruning), a service whose partitions were not read, a stateless
+    service, an undeclared application's mappings and suspensions, clean_backup on disable."""
     settings = [
         LevelSettings(
             policy=draw(st.none() | _policy_names),
             suspended=draw(st.sampled_from([None, True, False])),
+            clean_backup=draw(st.sampled_from([None, True, False])),
         )
         for _ in _LEVELS
     ]
@@ -324,7 +331,7 @@ def _case(draw: st.DrawFn) -> tuple[Declaration, LiveState, bool]:
         ServiceDecl(SVC, svc_settings, (PartitionDecl(PartitionSelector("id", P1), part_settings),)),
         ServiceDecl(SVC2, svc2_settings),
     )
-    declared_policies = draw(st.sets(_policy_names))
+    declared_policies = draw(st.sets(_policy_names, min_size=1))
     declaration = Declaration(
         policies={
             n: PolicyDecl(n, draw(st.sampled_from([BODY, {**BODY, "MaxIncrementalBackups": 5}])))
@@ -332,25 +339,54 @@ def _case(draw: st.DrawFn) -> tuple[Declaration, LiveState, bool]:
         },
         applications={APP: ApplicationDecl(APP, app_settings, services)},
         scope=draw(st.sampled_from(["declared", "cluster"])),
+        prune_policies=draw(st.booleans()),
     )
     live_policies = {n: draw(st.sampled_from(_BODIES)) for n in draw(st.sets(_policy_names | st.just("r")))}
     refs = (*_LEVELS, _OTHER)
-    mappings = {r: draw(_policy_names) for r in refs if draw(st.booleans())}
-    suspensions = frozenset(r for r in refs if draw(st.integers(0, 2)) == 0)
+    mappings = {r: draw(_policy_names | st.just("r")) for r in refs if draw(st.booleans())}
+    suspensions = set(r for r in refs if draw(st.integers(0, 2)) == 0)
+    hidden: frozenset[str] = frozenset()
+    if draw(st.booleans()):
+        # the listing hides the application's own suspension: no mapping of its own, every child suspended
+        mappings.pop(EntityRef(APP), None)
+        suspensions.discard(EntityRef(APP))
+        suspensions |= {EntityRef(APP, SVC), EntityRef(APP, SVC2)}
+        hidden = frozenset({APP})
+    entities: dict[str, tuple[EntityRef, ...]] = {}
+    for name in live_policies:
+        users = [r for r, p in mappings.items() if p == name]
+        if draw(st.booleans()):
+            users.append(EntityRef("fabric:/C"))  # mapped in an application this run does not manage
+        entities[name] = tuple(users)
+    svc_partitions = (LivePartition(P1, "Singleton"),) if draw(st.integers(0, 9)) else None
     live = LiveState(
         policies=live_policies,
         applications={
-            APP: LiveApplication(APP, services=_services()),
+            APP: LiveApplication(
+                APP,
+                services=(
+                    LiveService(SVC, "Stateful", True, svc_partitions),
+                    LiveService(
+                        SVC2,
+                        draw(st.sampled_from(["Stateful"] * 9 + ["Stateless"])),
+                        True,
+                        (LivePartition(P2, "Named", name="east"),),
+                    ),
+                    LiveService("fabric:/A/Web", "Stateless", False),
+                ),
+            ),
             "fabric:/B": LiveApplication("fabric:/B"),
         },
         mappings=mappings,
-        suspensions=suspensions,
+        suspensions=frozenset(suspensions),
         configured_applications=frozenset({APP, "fabric:/B"}),
+        policy_entities=entities if declaration.prune_policies else {},
+        hidden_application_suspension=hidden,
     )
     return declaration, live, draw(st.booleans())
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(case=_case())
 def test_drift_reports_exactly_what_a_plan_would_change_plus_what_no_plan_changes(
     case: tuple[Declaration, LiveState, bool],
@@ -364,7 +400,11 @@ def test_drift_reports_exactly_what_a_plan_would_change_plus_what_no_plan_change
         assume(False)
         return  # unreachable: assume(False) ends the example
     assert not report.has_errors
-    planned = {(_EXPECTED_CLASS[c.action.value, c.before is None], c.address) for c in result.changes}
+    planned = {
+        (_EXPECTED_CLASS[c.action.value, c.before is None], c.address)
+        for c in result.changes
+        if c.action is not Action.DELETE_POLICY
+    }
     reported = {
         ((i.drift_class, i.subject), i.address)
         for i in report.items
@@ -372,12 +412,17 @@ def test_drift_reports_exactly_what_a_plan_would_change_plus_what_no_plan_change
         and not (i.drift_class == "unmanaged" and i.subject == "policy")
     }
     assert reported == planned
-    # what no plan changes is still drift
+    # what no plan changes is still drift; a policy a plan prunes is one of them
     referenced = {s.policy for s in _settings_of(declaration) if s.policy}
     unmanaged_policies = set(live.policies) - set(declaration.policies) - referenced
-    assert {i.address for i in report.items if i.subject == "policy" and i.drift_class == "unmanaged"} == {
-        f"policy[{n}]" for n in unmanaged_policies
+    unmanaged_items = {
+        i.address for i in report.items if i.subject == "policy" and i.drift_class == "unmanaged"
     }
+    assert unmanaged_items == {f"policy[{n}]" for n in unmanaged_policies}
+    assert {c.address for c in result.changes if c.action is Action.DELETE_POLICY} <= unmanaged_items
+    # a warning the plan gives about what it cannot see, drift gives too (and reports no drift for it)
+    plan_warnings = {d.message for d in result.diagnostics if "does not show" in d.message}
+    assert plan_warnings == {d.message for d in report.diagnostics if "does not show" in d.message}
 
 
 def _settings_of(declaration: Declaration) -> list[LevelSettings]:

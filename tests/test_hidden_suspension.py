@@ -3,6 +3,7 @@ mapping of its own, every listed child suspended at its own level) is found when
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import yaml
@@ -101,3 +102,59 @@ def test_a_reviewed_plan_that_probed_is_not_refused_as_stale_when_applied_alone(
     )  # no configuration: the plan says what to read
     assert code == 0, err.getvalue()
     assert "the cluster changed" not in err.getvalue()
+
+
+def test_drift_agrees_with_plan_on_an_application_suspension_the_cluster_hides(tmp_path: Path) -> None:
+    """The review's problem 1: the application and every service suspended themselves, so the listing cannot
+    show the application's own suspension and no probe can. ``plan`` warns and changes nothing; ``drift`` must
+    not report drift that no apply can close: it warns the same and exits 0."""
+    import io
+
+    from sfdeclare.cli import main
+
+    client, config = setup(tmp_path, suspended=True)
+    with client:
+        client.suspend_backup(EntityRef(APP, OTHER))
+    text = Path(config).read_text()
+    Path(config).write_text(
+        text.replace("    services:\n", "    services:\n      Other:\n        suspended: true\n")
+    )
+    endpoint = f"emulator:{tmp_path / 's'}"
+    warning = f"application[{APP}]: the cluster does not show whether this application is suspended"
+
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["plan", config, "--endpoint", endpoint, "--detailed-exitcode"], out=out, err=err) == 0
+    assert "No changes" in out.getvalue() and warning in err.getvalue()
+
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["drift", config, "--endpoint", endpoint], out=out, err=err) == 0, out.getvalue()
+    assert "No drift" in out.getvalue() and warning in err.getvalue()
+    assert "missing" not in out.getvalue().lower()
+
+
+def test_drift_reports_a_hidden_application_suspension_a_plan_will_reveal(tmp_path: Path) -> None:
+    """Once the application gets a mapping of its own, its suspension shows: the plan resumes it (harmless if it
+    was not suspended) and drift reports that same change, exit 2, instead of claiming to know the state."""
+    import io
+
+    from sfdeclare.cli import main
+
+    client, config = setup(tmp_path, suspended=False)
+    with client:
+        client.suspend_backup(EntityRef(APP, OTHER))  # every service suspended itself: no probe possible
+    text = Path(config).read_text().replace("  App:\n", "  App:\n    policy: P\n")
+    Path(config).write_text(
+        text.replace("    services:\n", "    services:\n      Other:\n        suspended: true\n")
+    )
+    endpoint = f"emulator:{tmp_path / 's'}"
+
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["plan", config, "--endpoint", endpoint, "--format", "json"], out=out, err=err) == 0
+    actions = {(a["action"], a["address"]) for a in json.loads(out.getvalue())["actions"]}
+    assert ("resume_backup", f"application[{APP}]") in actions
+
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["drift", config, "--endpoint", endpoint, "--format", "json"], out=out, err=err) == 2
+    items = {(i["class"], i["subject"], i["address"]): i for i in json.loads(out.getvalue())["items"]}
+    item = items["changed", "suspension", f"application[{APP}]"]
+    assert item["live"] is None and "does not show whether this application is suspended" in item["message"]

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sfdeclare.engine.plan import Action, Change, Plan, ordered, summary_line
+from sfdeclare.engine.plan import Action, Change, Plan, ordered
+from sfdeclare.model.addresses import EntityRef, PolicyRef
 from sfdeclare.model.scope import ReadScope
 from sfdeclare.render.markdown import GITHUB_COMMENT_LIMIT, render_plan
+from sfdeclare.render.summaries import plan_line
 from sfdeclare.servicefabric.routes import WireRequest
 
 APPS = 40
@@ -24,7 +26,7 @@ def _big_plan(destructive: int) -> Plan:
         name = f"Policy{p}"
         changes.append(
             Change(
-                address=f"policy[{name}]",
+                target=PolicyRef(name),
                 action=Action.CREATE_POLICY,
                 before=None,
                 after={"MaxIncrementalBackups": 3, "Schedule": {"ScheduleKind": "FrequencyBased"}},
@@ -38,7 +40,7 @@ def _big_plan(destructive: int) -> Plan:
             svc = f"{app}/StatefulService{s:03d}"
             changes.append(
                 Change(
-                    address=f"service[{svc}]",
+                    target=EntityRef(app, svc),
                     action=Action.ENABLE_BACKUP,
                     before=None,
                     after=f"Policy{s % 5}",
@@ -48,21 +50,19 @@ def _big_plan(destructive: int) -> Plan:
                         f"EnableBackup service[{svc}]",
                         {"BackupPolicyName": f"Policy{s % 5}"},
                     ),
-                    application=app,
                 )
             )
     for d in range(destructive):
         app = f"fabric:/Legacy{d:03d}"
         changes.append(
             Change(
-                address=f"application[{app}]",
+                target=EntityRef(app),
                 action=Action.DISABLE_BACKUP,
                 before="OldPolicy",
                 after=None,
                 reason="clean_backup: true (legacy.yaml:4:5)",
                 request=_request(f"/Applications/Legacy{d:03d}/$/DisableBackup", f"DisableBackup {app}"),
                 destructive=True,
-                application=app,
             )
         )
     return Plan(
@@ -85,14 +85,14 @@ def test_a_plan_past_the_comment_limit_keeps_summary_counts_and_destructive_warn
 
     text = render_plan(plan)
     assert len(text) <= GITHUB_COMMENT_LIMIT
-    assert f"**{summary_line(plan)}**" in text
+    assert f"**{plan_line(plan)}**" in text
     assert "> [!WARNING]" in text and "3 destructive action(s)" in text
     assert "--allow-destructive" in text
     for d in range(3):
         assert f"application[fabric:/Legacy{d:03d}]" in text
     assert "| `enable_backup` | 2400 |" in text and "| `create_policy` | 5 |" in text
     assert f"full plan ({len(plan.changes)} actions)" in text
-    assert text.index("[!WARNING]") < text.index(summary_line(plan)) < text.index("| action | count |")
+    assert text.index("[!WARNING]") < text.index(plan_line(plan)) < text.index("| action | count |")
 
 
 def test_many_destructive_actions_are_listed_up_to_twenty_and_counted() -> None:

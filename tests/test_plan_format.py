@@ -8,8 +8,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from sfdeclare.engine.plan import Plan, plan_checksum_ok, plan_to_json
+from sfdeclare.engine.plan import Plan
+from sfdeclare.engine.planfile import checksum, to_json
 from sfdeclare.engine.planner import plan
+from sfdeclare.render.summaries import plan_line
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,9 +48,9 @@ def sample_plans() -> list[Plan]:
 def test_planner_output_validates_and_checksums() -> None:
     validator = plan_validator()
     for p in sample_plans():
-        data = plan_to_json(p)
+        data = to_json(p, plan_line(p))
         errors = sorted(validator.iter_errors(data), key=str)
         assert not errors, errors[0]
-        assert plan_checksum_ok(data)
+        assert data["checksum"] == checksum(data)
         data["endpoint"] = "https://another-cluster:19080"
-        assert not plan_checksum_ok(data)
+        assert data["checksum"] != checksum(data)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
@@ -10,8 +9,6 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TextIO
-
-import jsonschema
 
 from sfdeclare.cluster.client import Client
 from sfdeclare.cluster.endpoint import ENV_VAR
@@ -26,30 +23,20 @@ from sfdeclare.commands.session import (
     write_diagnostics,
 )
 from sfdeclare.config.loader import load_declaration
-from sfdeclare.engine.applier import ActionResult, ApplyResult, apply_plan, summary_line
+from sfdeclare.engine import planfile
+from sfdeclare.engine.applier import ActionResult, ApplyResult, apply_plan
 from sfdeclare.engine.digest import live_digest
-from sfdeclare.engine.plan import (
-    FORMAT_VERSION,
-    PHASE_NAMES,
-    Action,
-    Change,
-    Plan,
-    plan_checksum_ok,
-    plan_from_json,
-)
+from sfdeclare.engine.plan import PHASE_NAMES, Change, Plan
 from sfdeclare.engine.planner import PlanOptions, plan
 from sfdeclare.errors import ApplyError, ConfigError, SfdeclareError
-from sfdeclare.model.addresses import parse_entity_address
 from sfdeclare.model.declaration import ClusterSettings, Declaration, EntityIdStyle
 from sfdeclare.model.references import resolve_tree
 from sfdeclare.model.scope import read_scope
 from sfdeclare.render import report, text
-from sfdeclare.schemas import load_schema
-from sfdeclare.servicefabric import routes
+from sfdeclare.render.summaries import apply_line
 from sfdeclare.servicefabric.routes import WireRequest
 
 PROMPT = "Do you want to perform these actions? Only 'yes' will be accepted: "
-MAX_PLAN_FILE_BYTES = 64 * 1024 * 1024
 
 
 class _ClientSender:
@@ -64,91 +51,6 @@ class _ClientSender:
 
     def get_policy(self, name: str) -> Mapping[str, Any] | None:
         return self.client.get_policy(name)
-
-
-def _load_plan_file(path: str) -> Plan:
-    try:
-        size = os.path.getsize(path)
-        if size > MAX_PLAN_FILE_BYTES:
-            raise ApplyError(f"{path}: the plan file is {size} bytes; that is not a plan sfdeclare wrote")
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except OSError as exc:
-        raise ApplyError(f"{path}: cannot read the plan file: {exc.strerror or exc}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ApplyError(f"{path}: not a plan file (invalid JSON: {exc})") from None
-    except RecursionError:
-        raise ApplyError(f"{path}: not a plan file (nested too deeply)") from None
-    if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
-        version = data.get("format_version") if isinstance(data, dict) else None
-        raise ApplyError(f"{path}: not a plan file of format version {FORMAT_VERSION} (found {version!r})")
-    if not plan_checksum_ok(data):
-        raise ApplyError(
-            f"{path}: the plan file was altered after it was made (checksum mismatch): plan again"
-        )
-    error = jsonschema.exceptions.best_match(
-        jsonschema.Draft202012Validator(load_schema("plan")).iter_errors(data)
-    )
-    if error is not None:
-        raise ApplyError(
-            f"{path}: the plan file does not match its format at {error.json_path}: {error.message}"
-        )
-    try:
-        reviewed = plan_from_json(data)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ApplyError(f"{path}: not a valid plan file ({exc})") from None
-    for change in reviewed.changes:
-        problem = _request_problem(change, reviewed)
-        if problem:
-            raise ApplyError(f"{path}: {change.id}: {problem}; refusing the whole plan (nothing was changed)")
-    return reviewed
-
-
-def _request_problem(change: Change, reviewed: Plan) -> str | None:
-    """A plan file only ever sends the request its action stands for: rebuild it and compare."""
-    api = routes.ApiOptions(
-        api_version=reviewed.api_version, entity_ids="tilde" if reviewed.entity_ids == "tilde" else "slash"
-    )
-    sent = change.request
-    try:
-        if change.address.startswith("policy["):
-            name = change.address[len("policy[") : -1]
-            body = sent.body or {}
-            if change.action is Action.CREATE_POLICY:
-                expected = routes.create_policy(name, body, api)
-            elif change.action is Action.UPDATE_POLICY:
-                expected = routes.update_policy(name, body, api)
-            elif change.action is Action.DELETE_POLICY:
-                expected = routes.delete_policy(name, api)
-            else:
-                return f"{change.action.value} does not apply to a policy"
-        else:
-            ref = parse_entity_address(change.address, change.application or "")
-            if change.action is Action.ENABLE_BACKUP and isinstance(change.after, str):
-                expected = routes.enable_backup(ref, change.after, api)
-            elif change.action is Action.DISABLE_BACKUP:
-                clean = bool((sent.body or {}).get("CleanBackup", False))
-                if clean and not change.destructive:
-                    return "a disable that deletes backups must be marked destructive"
-                expected = routes.disable_backup(ref, clean, api)
-            elif change.action is Action.SUSPEND_BACKUP:
-                expected = routes.suspend_backup(ref, api)
-            elif change.action is Action.RESUME_BACKUP:
-                expected = routes.resume_backup(ref, api)
-            else:
-                return f"{change.action.value} does not apply to {change.address}"
-    except ValueError as exc:
-        return str(exc)
-    if (sent.method, sent.path, sent.query, sent.body) != (
-        expected.method,
-        expected.path,
-        expected.query,
-        expected.body,
-    ):
-        return f"its request ({sent.method} {sent.path}) is not the one {change.action.value} sends"
-    if change.action is Action.DELETE_POLICY and not change.destructive:
-        return "a policy delete must be marked destructive"
-    return None
 
 
 def _check_secrets(
@@ -296,7 +198,7 @@ def run(
         raise SfdeclareError("apply needs configuration paths or --plan FILE")
     if report_file:
         check_writable(report_file)
-    reviewed = _load_plan_file(plan_file) if plan_file else None
+    reviewed = planfile.read(plan_file) if plan_file else None
     if paths:
         declaration = load_declaration(paths)
     else:
@@ -374,4 +276,4 @@ def _print_result(result: ApplyResult, out: TextIO) -> None:
     for r in result.results:
         if r.status == "failed":
             out.write(f"failed: {r.change.action.value} {r.change.address}: {_cause(r)}\n")
-    out.write(summary_line(result) + "\n")
+    out.write(apply_line(result) + "\n")

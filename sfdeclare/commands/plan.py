@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, Sequence
 from typing import TextIO
@@ -14,7 +13,7 @@ from sfdeclare.commands.session import (
     write_atomically,
     write_diagnostics,
 )
-from sfdeclare.engine.plan import Plan, plan_to_json
+from sfdeclare.engine.plan import Plan
 from sfdeclare.render import github, markdown, text
 from sfdeclare.render import json as json_render
 
@@ -61,6 +60,6 @@ def run(
     write_diagnostics(plan.diagnostics, err)
     out.write(render(plan, fmt, color=use_color(out, env)))
     if out_file:
-        write_atomically(out_file, json.dumps(plan_to_json(plan), indent=2, ensure_ascii=False) + "\n")
+        write_atomically(out_file, json_render.render_plan(plan))
         err.write(f"Plan written to {out_file}; apply it with: sfdeclare apply --plan {out_file}\n")
     return 2 if detailed_exitcode and not plan.empty else 0

@@ -17,6 +17,7 @@ from typing import Any, Literal, Protocol
 
 from sfdeclare.engine.plan import Action, Change, Plan
 from sfdeclare.errors import ClusterError
+from sfdeclare.model.addresses import PolicyRef
 from sfdeclare.servicefabric.policies import canonical
 from sfdeclare.servicefabric.routes import WireRequest
 
@@ -36,6 +37,9 @@ class Sender(Protocol):
 
 @dataclass(frozen=True)
 class ActionResult:
+    """What became of one change: applied, failed (``code`` and ``message`` from the cluster) or skipped
+    (``waited_for`` the id of the change that did not apply); ``note`` says why a refusal counted as applied."""
+
     change: Change
     status: Status
     attempts: int = 0
@@ -48,6 +52,8 @@ class ActionResult:
 
 @dataclass(frozen=True)
 class ApplyResult:
+    """The result of every change that started or was skipped, in plan order; ``planned`` counts them all."""
+
     results: tuple[ActionResult, ...]
     interrupted: bool = False
 
@@ -71,9 +77,12 @@ def _already_done(change: Change, exc: ClusterError, sender: Sender) -> str | No
         return "no mapping at this level any more: already disabled"
     if change.action is Action.DELETE_POLICY and exc.code in _POLICY_MISSING:
         return "the policy no longer exists: already deleted"
-    if change.action is Action.CREATE_POLICY and exc.code in _POLICY_EXISTS:
-        name = change.address[len("policy[") : -1]
-        live = sender.get_policy(name)
+    if (
+        change.action is Action.CREATE_POLICY
+        and exc.code in _POLICY_EXISTS
+        and isinstance(change.target, PolicyRef)
+    ):
+        live = sender.get_policy(change.target.name)
         body = change.request.body or {}
         if live is not None and canonical(live) == canonical(body):
             return "the policy already exists with the declared settings"
@@ -148,14 +157,3 @@ def apply_plan(
                 break
     ordered = tuple(results[c.id] for c in plan.changes if c.id in results)
     return ApplyResult(ordered, interrupted, len(plan.changes))
-
-
-def summary_line(result: ApplyResult) -> str:
-    line = (
-        f"Apply complete: {result.count('applied')} applied, {result.count('failed')} failed, "
-        f"{result.count('skipped')} skipped."
-    )
-    if result.interrupted:
-        line = line.replace("Apply complete", "Apply interrupted")
-        line += f" {result.not_started} not started."
-    return line

@@ -33,13 +33,24 @@ class Missing:
 
 
 @dataclass(frozen=True)
-class Resolution:
+class Binding:
+    """The declaration bound to the cluster: the levels that exist, the ones that do not, and the errors of
+    levels that cannot take what the file asks (a stateless service with a policy, an ambiguous selector)."""
+
     levels: tuple[Level, ...]
     missing: tuple[Missing, ...]
     errors: tuple[Diagnostic, ...]
 
+    def settings_at(self, ref: EntityRef) -> LevelSettings | None:
+        """What the file says at exactly ``ref``'s level, if it names it."""
+        for level in self.levels:
+            if level.ref == ref:
+                return level.settings
+        return None
 
-def resolve_declaration(declaration: Declaration, live: LiveState) -> Resolution:
+
+def bind(declaration: Declaration, live: LiveState) -> Binding:
+    """Bind every declared application, service and partition to the live entity it names."""
     levels: list[Level] = []
     missing: list[Missing] = []
     errors: list[Diagnostic] = []
@@ -82,7 +93,7 @@ def resolve_declaration(declaration: Declaration, live: LiveState) -> Resolution
                 elif found:
                     ineligible(live_svc, part.settings, f"partition {svc.name}/{found}")
                     levels.append(Level(EntityRef(app.name, svc.name, found), part.settings))
-    return Resolution(tuple(levels), tuple(missing), tuple(errors))
+    return Binding(tuple(levels), tuple(missing), tuple(errors))
 
 
 def _select(svc: LiveService, part: PartitionDecl, errors: list[Diagnostic]) -> str | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from sfdeclare.engine.plan import canonical_json
+from sfdeclare.engine.planfile import canonical_json
 from sfdeclare.model.live import LiveState
 from sfdeclare.servicefabric.policies import canonical
 

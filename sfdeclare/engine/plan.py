@@ -1,30 +1,27 @@
-"""The plan: a closed set of actions, ordered in phases, each with before, after, a reason and its request.
-
-A Plan is a value. ``plan_to_json`` / ``plan_from_json`` are the published, versioned format
-(schemas/plan.schema.json); every renderer draws from the same data.
+"""The plan as a value: a closed set of actions, ordered in phases, each with its target, before, after, a reason
+and its request. The published JSON form of a plan lives in ``engine/planfile.py``; sentences about a plan in
+``render/summaries.py``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, TypeAlias
 
 from sfdeclare.errors import Diagnostic, Location
-from sfdeclare.model.addresses import EntityRef, parse_entity_address
+from sfdeclare.model.addresses import EntityRef, PolicyRef
 from sfdeclare.model.inheritance import Effective
 from sfdeclare.model.live import LiveState
 from sfdeclare.model.scope import ReadScope
 from sfdeclare.servicefabric.policies import FieldChange
 from sfdeclare.servicefabric.routes import WireRequest
 
-FORMAT_VERSION = 1
-
 
 class Action(str, Enum):
+    """What a change does; closed, each with its phase (policies first, deletes last)."""
+
     CREATE_POLICY = "create_policy"
     UPDATE_POLICY = "update_policy"
     ENABLE_BACKUP = "enable_backup"
@@ -37,6 +34,11 @@ class Action(str, Enum):
     def phase(self) -> int:
         return _PHASES[self]
 
+    @property
+    def on_policy(self) -> bool:
+        """Whether the action's target is a policy (else an application, service or partition)."""
+        return self in _POLICY_ACTIONS
+
 
 _PHASES: dict[Action, int] = {
     Action.CREATE_POLICY: 1,
@@ -47,6 +49,7 @@ _PHASES: dict[Action, int] = {
     Action.DISABLE_BACKUP: 4,
     Action.DELETE_POLICY: 5,
 }
+_POLICY_ACTIONS = frozenset({Action.CREATE_POLICY, Action.UPDATE_POLICY, Action.DELETE_POLICY})
 
 PHASE_NAMES: dict[int, str] = {
     1: "policies",
@@ -56,20 +59,55 @@ PHASE_NAMES: dict[int, str] = {
     5: "delete policies",
 }
 
+PolicyBody: TypeAlias = Mapping[str, Any]
+"""A policy body as JSON: live ones as read back (secrets ``****``), declared ones with secrets as references."""
+
+Value: TypeAlias = PolicyBody | str | bool | None
+"""What ``Change.before`` / ``Change.after`` hold: a policy body, a policy name, a suspension flag or nothing."""
+
 
 @dataclass(frozen=True)
 class Change:
-    address: str
+    """One action of a plan on one target (Terraform's ``plans.Change``).
+
+    ``before`` is what the cluster holds, ``after`` what it will hold, by action:
+
+    ================  ========================================  ====================================
+    action            before                                    after
+    ================  ========================================  ====================================
+    create_policy     None                                      the declared body (PolicyBody)
+    update_policy     the live body (PolicyBody, secrets ****)  the declared body (PolicyBody)
+    delete_policy     the live body (PolicyBody)                None
+    enable_backup     the policy mapped at this level, or None  the declared policy name (str)
+    disable_backup    the policy mapped at this level (str)     None
+    suspend_backup    suspended at this level now (bool)        True
+    resume_backup     suspended at this level now (bool)        False
+    ================  ========================================  ====================================
+
+    A suspension the cluster hides (SF-BACKUP-API.md §5.4) reads ``before: False``. Policy actions target a
+    PolicyRef, the others an EntityRef. ``reason`` is for people only: no decision may read it. ``fields`` are the
+    differing fields of an update; ``depends_on`` the ids of changes that must apply first.
+    """
+
+    target: EntityRef | PolicyRef
     action: Action
-    before: Any
-    after: Any
+    before: Value
+    after: Value
     reason: str
     request: WireRequest
     location: Location | None = None
     destructive: bool = False
-    application: str | None = None
     fields: tuple[FieldChange, ...] = ()
     depends_on: tuple[str, ...] = ()
+
+    @property
+    def address(self) -> str:
+        return self.target.address
+
+    @property
+    def application(self) -> str | None:
+        """The application an entity change acts in; None for a policy change."""
+        return self.target.application if isinstance(self.target, EntityRef) else None
 
     @property
     def id(self) -> str:
@@ -80,9 +118,20 @@ class Change:
     def phase(self) -> int:
         return self.action.phase
 
+    @property
+    def policy_name(self) -> str | None:
+        """The policy this change is about: the target of a policy action, the policy an enable maps."""
+        if isinstance(self.target, PolicyRef):
+            return self.target.name
+        if self.action is Action.ENABLE_BACKUP and isinstance(self.after, str):
+            return self.after
+        return None
+
 
 @dataclass(frozen=True)
 class EffectiveChange:
+    """An entity whose effective policy or suspension differs before and after the plan."""
+
     address: str
     before: Effective
     after: Effective
@@ -90,6 +139,10 @@ class EffectiveChange:
 
 @dataclass(frozen=True)
 class Plan:
+    """A plan: its changes in apply order, what it was made from (endpoint, API options, digests, read scope)
+    and the entities whose effective settings it changes (``services_changed`` / ``partitions_changed`` count
+    those whose effective policy changes)."""
+
     tool_version: str
     endpoint: str
     api_version: str
@@ -103,7 +156,6 @@ class Plan:
     refresh_secrets: bool = False
     partitions_changed: int = 0
     services_changed: int = 0
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
@@ -125,191 +177,16 @@ class Plan:
         return sorted(grouped.items())
 
 
-def summary_line(plan: Plan) -> str:
-    """Terraform-style one-line summary: ``Plan: 2 policies to create, 1 to update, ...``."""
-    if plan.empty:
-        return "No changes. The cluster matches the configuration."
-    s = plan.summary()
-    parts = [
-        f"{s['create_policy']} {_plural(s['create_policy'], 'policy', 'policies')} to create",
-        f"{s['update_policy']} to update",
-        f"{s['delete_policy']} to delete",
-        f"{s['enable_backup']} {_plural(s['enable_backup'], 'backup', 'backups')} to enable",
-        f"{s['disable_backup']} to disable",
-        f"{s['suspend_backup']} to suspend",
-        f"{s['resume_backup']} to resume",
-    ]
-    line = "Plan: " + ", ".join(parts) + "."
-    line += (
-        f" Effective policy changes for {plan.services_changed} "
-        f"{_plural(plan.services_changed, 'service', 'services')} and {plan.partitions_changed} known "
-        f"{_plural(plan.partitions_changed, 'partition', 'partitions')}."
-    )
-    if s["destructive"]:
-        line += f" {s['destructive']} destructive."
-    return line
-
-
-def _plural(n: int, one: str, many: str) -> str:
-    return one if n == 1 else many
-
-
-# --- the published JSON format -------------------------------------------------------------------------------
-
-
-def _location_from(data: Any) -> Location | None:
-    if data is None:
-        return None
-    return Location(str(data["file"]), int(data["line"]), int(data["column"]), str(data.get("path", "$")))
-
-
-def _effective_json(e: Effective) -> dict[str, Any]:
-    return {
-        "policy": e.policy,
-        "policy_from": e.policy_from,
-        "suspended": e.suspended,
-        "suspended_from": e.suspended_from,
-    }
-
-
-def _diagnostic_from(data: Mapping[str, Any]) -> Diagnostic:
-    loc = None
-    if data.get("file") is not None:
-        loc = Location(
-            str(data["file"]), int(data["line"]), int(data["column"]), str(data.get("path") or "$")
-        )
-    if data["severity"] == "error":
-        return Diagnostic("error", str(data["message"]), loc)
-    return Diagnostic("warning", str(data["message"]), loc)
-
-
-def change_json(c: Change) -> dict[str, Any]:
-    return {
-        "id": c.id,
-        "address": c.address,
-        "action": c.action.value,
-        "phase": c.phase,
-        "application": c.application,
-        "before": c.before,
-        "after": c.after,
-        "fields": [{"path": f.path, "before": f.before, "after": f.after} for f in c.fields],
-        "reason": c.reason,
-        "location": c.location.to_json() if c.location else None,
-        "destructive": c.destructive,
-        "depends_on": list(c.depends_on),
-        "request": c.request.to_json(),
-    }
-
-
-def _change_from(data: Mapping[str, Any]) -> Change:
-    return Change(
-        address=str(data["address"]),
-        action=Action(data["action"]),
-        before=data.get("before"),
-        after=data.get("after"),
-        reason=str(data["reason"]),
-        request=WireRequest.from_json(data["request"]),
-        location=_location_from(data.get("location")),
-        destructive=bool(data["destructive"]),
-        application=data.get("application"),
-        fields=tuple(
-            FieldChange(str(f["path"]), f.get("before"), f.get("after")) for f in data.get("fields", [])
-        ),
-        depends_on=tuple(str(x) for x in data.get("depends_on", [])),
-    )
-
-
-def _plan_body(plan: Plan) -> dict[str, Any]:
-    return {
-        "format_version": FORMAT_VERSION,
-        "tool_version": plan.tool_version,
-        "endpoint": plan.endpoint,
-        "api_version": plan.api_version,
-        "entity_ids": plan.entity_ids,
-        "config_digest": plan.config_digest,
-        "live_digest": plan.live_digest,
-        "read_scope": {
-            "applications": list(plan.read_scope.applications),
-            "partition_services": list(plan.read_scope.partition_services),
-            "all_applications": plan.read_scope.all_applications,
-            "prune_candidates": list(plan.read_scope.prune_candidates),
-            "declared_policies": list(plan.read_scope.declared_policies),
-            "suspension_probes": list(plan.read_scope.suspension_probes),
-        },
-        "refresh_secrets": plan.refresh_secrets,
-        "summary": plan.summary(),
-        "summary_line": summary_line(plan),
-        "actions": [change_json(c) for c in plan.changes],
-        "effective_changes": [
-            {"address": e.address, "before": _effective_json(e.before), "after": _effective_json(e.after)}
-            for e in plan.effective_changes
-        ],
-        "diagnostics": [d.to_json() for d in plan.diagnostics],
-    }
-
-
-def canonical_json(data: Any) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def plan_to_json(plan: Plan) -> dict[str, Any]:
-    """The plan as the published JSON document, with a checksum over everything else in it."""
-    body = _plan_body(plan)
-    body["checksum"] = "sha256:" + hashlib.sha256(canonical_json(body).encode()).hexdigest()
-    return body
-
-
-def plan_checksum_ok(data: Mapping[str, Any]) -> bool:
-    rest = {k: v for k, v in data.items() if k != "checksum"}
-    expected = "sha256:" + hashlib.sha256(canonical_json(rest).encode()).hexdigest()
-    return data.get("checksum") == expected
-
-
-def plan_from_json(data: Mapping[str, Any]) -> Plan:
-    scope = data["read_scope"]
-    effective = tuple(
-        EffectiveChange(
-            str(e["address"]),
-            Effective(**e["before"]),
-            Effective(**e["after"]),
-        )
-        for e in data.get("effective_changes", [])
-    )
-    summary = data.get("summary", {})
-    return Plan(
-        tool_version=str(data["tool_version"]),
-        endpoint=str(data["endpoint"]),
-        api_version=str(data["api_version"]),
-        entity_ids=str(data["entity_ids"]),
-        config_digest=str(data["config_digest"]),
-        live_digest=str(data["live_digest"]),
-        read_scope=ReadScope(
-            applications=tuple(scope["applications"]),
-            partition_services=tuple(scope["partition_services"]),
-            all_applications=bool(scope["all_applications"]),
-            prune_candidates=tuple(scope.get("prune_candidates", [])),
-            declared_policies=tuple(scope.get("declared_policies", [])),
-            suspension_probes=tuple(scope.get("suspension_probes", [])),
-        ),
-        changes=tuple(_change_from(c) for c in data["actions"]),
-        effective_changes=effective,
-        diagnostics=tuple(_diagnostic_from(d) for d in data.get("diagnostics", [])),
-        refresh_secrets=bool(data.get("refresh_secrets", False)),
-        partitions_changed=int(summary.get("partitions_effective_changed", 0)),
-        services_changed=int(summary.get("services_effective_changed", 0)),
-    )
-
-
 def ordered(changes: Sequence[Change]) -> tuple[Change, ...]:
     """Apply order: by phase, then application, level (application, service, partition) and address."""
     return tuple(sorted(changes, key=_order_key))
 
 
-_LEVEL_RANK = {"policy": 0, "application": 1, "service": 2, "partition": 3}
+_LEVEL_RANK = {"Application": 1, "Service": 2, "Partition": 3}
 
 
 def _order_key(c: Change) -> tuple[int, str, int, str, str]:
-    rank = _LEVEL_RANK.get(c.address.split("[", 1)[0], 9)
+    rank = _LEVEL_RANK[c.target.level] if isinstance(c.target, EntityRef) else 0
     return (c.phase, c.application or "", rank, c.address, c.action.value)
 
 
@@ -320,19 +197,15 @@ def state_after(
     mappings = dict(live.mappings)
     suspensions = set(live.suspensions)
     for change in changes:
-        if change.action in _MAPPING_ACTIONS:
-            ref = parse_entity_address(change.address, change.application or "")
-            if change.action is Action.ENABLE_BACKUP and isinstance(change.after, str):
-                mappings[ref] = change.after
-            elif change.action is Action.DISABLE_BACKUP:
-                mappings.pop(ref, None)
-            elif change.action is Action.SUSPEND_BACKUP:
-                suspensions.add(ref)
-            else:
-                suspensions.discard(ref)
+        ref = change.target
+        if not isinstance(ref, EntityRef):
+            continue
+        if change.action is Action.ENABLE_BACKUP and isinstance(change.after, str):
+            mappings[ref] = change.after
+        elif change.action is Action.DISABLE_BACKUP:
+            mappings.pop(ref, None)
+        elif change.action is Action.SUSPEND_BACKUP:
+            suspensions.add(ref)
+        elif change.action is Action.RESUME_BACKUP:
+            suspensions.discard(ref)
     return mappings, frozenset(suspensions)
-
-
-_MAPPING_ACTIONS = frozenset(
-    {Action.ENABLE_BACKUP, Action.DISABLE_BACKUP, Action.SUSPEND_BACKUP, Action.RESUME_BACKUP}
-)

@@ -1,11 +1,13 @@
 """Addresses of the things a plan acts on: ``policy[Name]``, ``application[fabric:/A]``, ``service[fabric:/A/S]``,
-``partition[fabric:/A/S/<id>]``, as values (EntityRef, PolicyRef), and their one parser.
+``partition[fabric:/A/S/<id>]``, as values (EntityRef, PolicyRef), and their one parser (``parse_address``) and
+containment rule (``contains``): ``--target``, ``explain`` and the plan-file check all read addresses here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeAlias
 
 Level = Literal["Application", "Service", "Partition"]
 
@@ -85,28 +87,69 @@ class PolicyRef:
         return self.address
 
 
-def _address_within(address: str, target: str) -> bool:
-    if address == target:
-        return True
-    # application[fabric:/A] contains service[fabric:/A/...] and partition[fabric:/A/...]
-    for kind in ("application[", "service["):
-        if target.startswith(kind) and target.endswith("]"):
-            inner = target[len(kind) : -1]
-            body = address[address.index("[") + 1 : -1] if "[" in address else ""
-            if not address.startswith("policy[") and body.startswith(inner + "/"):
-                return True
-    return False
+Ref: TypeAlias = EntityRef | PolicyRef
+
+_SYNTAX = (
+    "write policy[Name], application[fabric:/App], service[fabric:/App/Svc] "
+    "or partition[fabric:/App/Svc/<partition-id>]"
+)
 
 
-def parse_entity_address(address: str, application: str) -> EntityRef:
-    """``service[fabric:/A/S]`` -> EntityRef; ``application`` says where the application name ends."""
-    kind, _, rest = address.partition("[")
-    if not rest.endswith("]") or kind not in ("application", "service", "partition"):
-        raise ValueError(f"not an entity address: {address!r}")
+class AddressError(ValueError):
+    """A string that is not an address; the message says what was given and the four forms there are."""
+
+
+def application_of(service: str, applications: Iterable[str] = ()) -> str:
+    """The application a full service name belongs to.
+
+    Service Fabric application names may themselves hold slashes (``fabric:/A/B``), so ``fabric:/A/B/S`` is
+    ambiguous on its own. The rule: the longest of the known ``applications`` (the declared and the live ones)
+    that the name continues (``<application>/...``) owns it; when none does, the first segment does
+    (``fabric:/A``). A name without an application part raises AddressError.
+    """
+    owners = [app for app in applications if service.startswith(app + "/")]
+    if owners:
+        return max(owners, key=len)
+    head, slash, rest = service.removeprefix("fabric:/").partition("/")
+    if not service.startswith("fabric:/") or not head or not slash or not rest:
+        raise AddressError(f"{service!r} is not a full service name (fabric:/App/Svc)")
+    return "fabric:/" + head
+
+
+def parse_address(text: str, applications: Iterable[str] = ()) -> Ref:
+    """``policy[P]`` -> PolicyRef; ``application[..]``, ``service[..]``, ``partition[../<id>]`` -> EntityRef.
+
+    ``applications`` are the application names known to the caller, used to tell where the application ends in
+    a service or partition name (see ``application_of``). Raises AddressError for anything else.
+    """
+    kind, bracket, rest = text.partition("[")
     name = rest[:-1]
-    if kind == "application":
-        return EntityRef(name)
-    if kind == "service":
-        return EntityRef(application, name)
-    service, _, partition = name.rpartition("/")
-    return EntityRef(application, service, partition)
+    if not bracket or not rest.endswith("]") or not name or "[" in name or "]" in name:
+        raise AddressError(f"{text!r} is not an address: {_SYNTAX}")
+    try:
+        if kind == "policy":
+            return PolicyRef(name)
+        if kind == "application":
+            return EntityRef(name)
+        if kind == "service":
+            return EntityRef(application_of(name, applications), name)
+        if kind == "partition":
+            service, _, partition = name.rpartition("/")
+            if service and partition:
+                return EntityRef(application_of(service, applications), service, partition)
+    except AddressError as exc:
+        raise AddressError(f"{text!r} is not an address: {exc}; {_SYNTAX}") from None
+    raise AddressError(f"{text!r} is not an address: {_SYNTAX}")
+
+
+def contains(outer: Ref, inner: Ref) -> bool:
+    """Whether ``inner`` is ``outer`` or lies inside it (an application holds its services and partitions, a
+    service its partitions; a policy holds only itself)."""
+    if isinstance(outer, PolicyRef) or isinstance(inner, PolicyRef):
+        return outer == inner
+    return outer in inner.lineage()
+
+
+def within(inner: Ref, targets: Iterable[Ref]) -> bool:
+    """Whether ``inner`` lies inside any of ``targets``."""
+    return any(contains(target, inner) for target in targets)

@@ -13,21 +13,13 @@ from sfdeclare.model.addresses import EntityRef
 
 @dataclass(frozen=True)
 class Effective:
-    """The policy and suspension that apply to one entity, and the level each comes from."""
+    """The policy and suspension that apply to one entity, and the level each comes from (its sentence:
+    ``render.summaries.effective_text``)."""
 
     policy: str | None = None
     policy_from: str | None = None
     suspended: bool = False
     suspended_from: str | None = None
-
-    def describe(self) -> str:
-        if self.policy is None:
-            text = "no backup"
-        else:
-            text = f"{self.policy} (from {self.policy_from.lower() if self.policy_from else '?'})"
-        if self.suspended:
-            text += f", suspended (at {self.suspended_from.lower() if self.suspended_from else '?'})"
-        return text
 
 
 def effective(

@@ -7,8 +7,9 @@ import json
 from typing import Any
 
 from sfdeclare import __version__
-from sfdeclare.engine.drift import CLASS_TITLES, CLASSES, DriftItem, DriftReport, summary_line
+from sfdeclare.engine.drift import CLASS_TITLES, CLASSES, DriftItem, DriftReport
 from sfdeclare.render.common import value
+from sfdeclare.render.summaries import coverage_line, drift_line
 
 FORMAT_VERSION = 1
 GITHUB_ISSUE_LIMIT = 65_536
@@ -54,7 +55,7 @@ def drift_to_json(report: DriftReport) -> dict[str, Any]:
         "live_digest": report.live_digest,
         "drift": report.has_drift,
         "summary": {**counts, "total": len(report.items)},
-        "summary_line": summary_line(report),
+        "summary_line": drift_line(report),
         "items": [item_json(i) for i in report.items],
         "coverage": {
             "services_total": cov.services_total,
@@ -71,7 +72,7 @@ def drift_to_json(report: DriftReport) -> dict[str, Any]:
                 }
                 for w in cov.without
             ],
-            "line": cov.line(),
+            "line": coverage_line(cov),
         },
         "diagnostics": [d.to_json() for d in report.diagnostics],
     }
@@ -110,8 +111,8 @@ def render_text(report: DriftReport, *, color: bool = False) -> str:
                 lines.append(_paint(head, _COLORS[drift_class], color))
                 lines.extend(f"      {line}" for line in _detail_lines(item))
             lines.append("")
-    lines.append(report.coverage.line())
-    lines.append(_paint(summary_line(report), _BOLD, color))
+    lines.append(coverage_line(report.coverage))
+    lines.append(_paint(drift_line(report), _BOLD, color))
     return "\n".join(lines) + "\n"
 
 
@@ -131,7 +132,7 @@ def _code(v: Any) -> str:
 def _header(report: DriftReport) -> list[str]:
     lines = ["### sfdeclare drift", ""]
     where = f" on `{_cell(report.endpoint)}`" if report.endpoint else ""
-    lines += [f"**{summary_line(report)}**{where}", ""]
+    lines += [f"**{drift_line(report)}**{where}", ""]
     if report.has_errors:
         lines += ["> [!CAUTION]", "> The configuration has errors against this cluster:"]
         lines += [f"> - {_cell(str(d))}" for d in report.diagnostics if d.severity == "error"][:20]
@@ -147,7 +148,7 @@ def _header(report: DriftReport) -> list[str]:
             "them, or remove them on the cluster._",
             "",
         ]
-    lines += [f"_{_cell(report.coverage.line())}_", ""]
+    lines += [f"_{_cell(coverage_line(report.coverage))}_", ""]
     return lines
 
 

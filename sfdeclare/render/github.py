@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sfdeclare.engine.plan import Plan, summary_line
+from sfdeclare.engine.plan import Plan
 from sfdeclare.errors import Diagnostic
 from sfdeclare.render.common import verb
+from sfdeclare.render.summaries import plan_line
 
 
 def _escape(text: str) -> str:
@@ -62,5 +63,5 @@ def render_plan(plan: Plan) -> str:
                 loc.column if loc else None,
             )
         )
-    lines.append(annotation("notice", summary_line(plan)))
+    lines.append(annotation("notice", plan_line(plan)))
     return "".join(line + "\n" for line in lines)

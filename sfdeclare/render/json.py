@@ -1,11 +1,11 @@
-"""The plan as the published JSON document (schemas/plan.schema.json)."""
+"""The plan as the published JSON document (schemas/plan.schema.json; written by engine/planfile.py)."""
 
 from __future__ import annotations
 
-import json
-
-from sfdeclare.engine.plan import Plan, plan_to_json
+from sfdeclare.engine import planfile
+from sfdeclare.engine.plan import Plan
+from sfdeclare.render.summaries import plan_line
 
 
 def render_plan(plan: Plan) -> str:
-    return json.dumps(plan_to_json(plan), indent=2, ensure_ascii=False) + "\n"
+    return planfile.dump(plan, plan_line(plan))

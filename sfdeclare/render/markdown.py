@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from sfdeclare.engine.plan import Change, Plan, summary_line
+from sfdeclare.engine.plan import Change, Plan
 from sfdeclare.render.common import detail_lines, symbol, verb
+from sfdeclare.render.summaries import plan_line
 
 GITHUB_COMMENT_LIMIT = 65_536
 # Room for what a pipeline wraps around the plan (a sticky-comment marker, a heading, a footer).
@@ -28,7 +29,7 @@ def _header(plan: Plan) -> list[str]:
         if len(destructive) > 20:
             lines.append(f"> - ... and {len(destructive) - 20} more")
         lines.append("")
-    lines += [f"**{summary_line(plan)}**", ""]
+    lines += [f"**{plan_line(plan)}**", ""]
     if plan.empty:
         return lines
     counts = Counter(c.action.value for c in plan.changes)

@@ -6,8 +6,9 @@ import json
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from sfdeclare.engine.applier import ActionResult, ApplyResult, summary_line
+from sfdeclare.engine.applier import ActionResult, ApplyResult
 from sfdeclare.engine.plan import Change, Plan
+from sfdeclare.render.summaries import apply_line
 
 REPORT_FORMAT_VERSION = 1
 
@@ -47,7 +48,7 @@ def report_json(
             "interrupted": result.interrupted,
             "converged": converged,
         },
-        "summary_line": summary_line(result),
+        "summary_line": apply_line(result),
         "results": [_result_json(r) for r in result.results],
         "not_started": [c.id for c in plan.changes if c.id not in done],
         "remainder": [{"id": c.id, "address": c.address, "action": c.action.value} for c in remainder],
@@ -105,7 +106,7 @@ def _cell(text: str) -> str:
 def render_markdown(
     plan: Plan, result: ApplyResult, *, converged: bool | None, remainder: tuple[Change, ...]
 ) -> str:
-    lines = ["### sfdeclare apply", "", f"**{summary_line(result)}**", ""]
+    lines = ["### sfdeclare apply", "", f"**{apply_line(result)}**", ""]
     if converged is False:
         lines += ["> [!WARNING]", f"> Not converged: {len(remainder)} action(s) remain after apply.", ""]
     failed = [r for r in result.results if r.status != "applied"]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from sfdeclare.engine.plan import PHASE_NAMES, Plan, summary_line
+from sfdeclare.engine.plan import PHASE_NAMES, Plan
 from sfdeclare.render.common import LEGEND, detail_lines, symbol, verb
+from sfdeclare.render.summaries import effective_text, plan_line
 
 _RED, _GREEN, _YELLOW, _BOLD, _RESET = "\033[31m", "\033[32m", "\033[33m", "\033[1m", "\033[0m"
 EFFECTIVE_SHOWN = 50
@@ -15,7 +16,7 @@ def _paint(text: str, code: str, color: bool) -> str:
 
 def render_plan(plan: Plan, *, color: bool = False) -> str:
     if plan.empty:
-        return summary_line(plan) + "\n"
+        return plan_line(plan) + "\n"
     lines = [LEGEND, ""]
     for phase, changes in plan.phases():
         lines.append(_paint(f"# phase {phase}: {PHASE_NAMES[phase]}", _BOLD, color))
@@ -32,10 +33,10 @@ def render_plan(plan: Plan, *, color: bool = False) -> str:
     if plan.effective_changes:
         lines.append(_paint("Effective backup changes:", _BOLD, color))
         for e in plan.effective_changes[:EFFECTIVE_SHOWN]:
-            lines.append(f"  {e.address}: {e.before.describe()} -> {e.after.describe()}")
+            lines.append(f"  {e.address}: {effective_text(e.before)} -> {effective_text(e.after)}")
         hidden = len(plan.effective_changes) - EFFECTIVE_SHOWN
         if hidden > 0:
             lines.append(f"  ... and {hidden} more (see --format json)")
         lines.append("")
-    lines.append(_paint(summary_line(plan), _BOLD, color))
+    lines.append(_paint(plan_line(plan), _BOLD, color))
     return "\n".join(lines) + "\n"

@@ -25,7 +25,7 @@ import pytest
 from sfdeclare.cli import main
 from sfdeclare.emulator.server import EmulatorServer
 from sfdeclare.emulator.state import init_state
-from sfdeclare.engine.plan import canonical_json
+from sfdeclare.engine.planfile import canonical_json
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "hostile"
 MEMORY_LIMIT = 200 * 1024 * 1024
