@@ -285,6 +285,12 @@ def test_target_limits_the_plan(cluster: dict[str, Any]) -> None:
     assert "application[fabric:/CalcApp] backup" not in run.out
 
 
+def test_a_target_that_is_not_an_address_is_refused_in_one_line(cluster: dict[str, Any]) -> None:
+    run = sfd("plan", cluster["config"], "--endpoint", cluster["endpoint"], "--target", "CalcService")
+    assert run.code == 1 and "Traceback" not in run.err
+    assert "--target 'CalcService' is not an address: write policy[Name], application[fabric:/App]" in run.err
+
+
 def test_explain_says_which_line_decides(cluster: dict[str, Any]) -> None:
     ep, cfg = cluster["endpoint"], cluster["config"]
     with connect(ep) as client:

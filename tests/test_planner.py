@@ -415,6 +415,38 @@ def test_targets_limit_the_plan_and_keep_dependencies() -> None:
     assert actions(p) == [("create_policy", "policy[New]"), ("enable_backup", f"service[{SVC}]")]
 
 
+def test_a_target_that_is_not_an_address_is_an_error_not_an_empty_plan() -> None:
+    d = decl(settings("Daily"))
+    with pytest.raises(PlanError, match=r"--target 'service\[CalcService\]' is not an address"):
+        plan(d, live(), PlanOptions(targets=("service[CalcService]",)))
+
+
+def test_an_application_target_holds_its_own_entities_not_an_application_whose_name_continues_it() -> None:
+    nested = "fabric:/CalcApp/Nested"
+    nested_svc = f"{nested}/S"
+    d = decl(settings("Daily"))
+    d = Declaration(
+        files=d.files,
+        policies=d.policies,
+        applications={
+            **d.applications,
+            nested: ApplicationDecl(nested, settings(), (ServiceDecl(nested_svc, settings("Daily")),)),
+        },
+        digest=d.digest,
+    )
+    apps = dict(topology())
+    apps[nested] = LiveApplication(nested, services=(LiveService(nested_svc, "Stateful", True),))
+    state = LiveState(
+        policies={"Daily": live_body()}, applications=apps, configured_applications=frozenset({APP, nested})
+    )
+    p = plan(d, state, PlanOptions(targets=(f"application[{APP}]",)))
+    assert actions(p) == [("enable_backup", f"application[{APP}]")]
+    # the service of fabric:/CalcApp/Nested is addressed in its own application, not in fabric:/CalcApp
+    p = plan(d, state, PlanOptions(targets=(f"service[{nested_svc}]",)))
+    assert actions(p) == [("enable_backup", f"service[{nested_svc}]")]
+    assert p.changes[0].application == nested
+
+
 def test_effective_resolution_nearest_level_wins() -> None:
     maps = {EntityRef(APP): "A", EntityRef(APP, SVC): "S"}
     e = effective(EntityRef(APP, SVC, P1), maps, frozenset({EntityRef(APP)}))
