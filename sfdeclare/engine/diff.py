@@ -48,10 +48,6 @@ class PolicyComparison:
     def absent(self) -> bool:
         return self.live is None
 
-    @property
-    def differs(self) -> bool:
-        return self.live is not None and bool(self.fields)
-
 
 @dataclass(frozen=True)
 class MappingDifference:
@@ -96,16 +92,16 @@ class SuspensionDifference:
 
 @dataclass(frozen=True)
 class Differences:
-    """Everything that differs between a declaration and the live state, in declaration / key order."""
+    """What differs between a declaration and the live state, in declaration order, then key order."""
 
-    policies: tuple[PolicyComparison, ...]
+    policies: tuple[
+        PolicyComparison, ...
+    ]  # every declared policy, equal ones too (--refresh-secrets re-sends)
     undefined_policies: tuple[tuple[str, Location | None], ...]  # referenced, neither declared nor live
     unmanaged_policies: tuple[str, ...]  # live; nothing declares or references them
     mappings: tuple[MappingDifference, ...]
     suspensions: tuple[SuspensionDifference, ...]
     managed_applications: frozenset[str]
-    referenced: Mapping[str, Location | None]
-    diagnostics: tuple[Diagnostic, ...] = ()
 
 
 def managed_applications(
@@ -131,7 +127,7 @@ def compare(
     """Compare ``declaration`` (its ``levels`` bound to live entities by ``engine.bind``) with ``live``."""
     managed = managed_applications(declaration, live, all_applications=all_applications)
     referenced = _referenced(declaration)
-    policies, diagnostics = _policies(declaration, live)
+    policies = _policies(declaration, live)
     undefined = tuple(
         (name, loc)
         for name, loc in referenced.items()
@@ -147,8 +143,6 @@ def compare(
         mappings=_mappings(live, levels, managed),
         suspensions=_suspensions(live, levels, managed),
         managed_applications=managed,
-        referenced=referenced,
-        diagnostics=diagnostics,
     )
 
 
@@ -162,11 +156,8 @@ def _referenced(declaration: Declaration) -> dict[str, Location | None]:
     return referenced
 
 
-def _policies(
-    declaration: Declaration, live: LiveState
-) -> tuple[tuple[PolicyComparison, ...], tuple[Diagnostic, ...]]:
+def _policies(declaration: Declaration, live: LiveState) -> tuple[PolicyComparison, ...]:
     out: list[PolicyComparison] = []
-    diagnostics: list[Diagnostic] = []
     for name, policy in declaration.policies.items():
         body = _plain(policy.body)
         unresolved = [
@@ -187,12 +178,11 @@ def _policies(
                 + ": resolve before comparing (sfdeclare.commands.session.resolve_values)",
                 policy.location,
             )
-            diagnostics.append(problem)
             out.append(PolicyComparison(name, policy, body, live_body, unresolved=problem))
             continue
         fields = field_changes(live_body, body) if live_body is not None else ()
         out.append(PolicyComparison(name, policy, body, live_body, fields))
-    return tuple(out), tuple(diagnostics)
+    return tuple(out)
 
 
 def _mappings(

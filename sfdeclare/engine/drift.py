@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 from sfdeclare.engine.bind import bind
 from sfdeclare.engine.coverage import Coverage, coverage
@@ -59,6 +59,11 @@ class DriftOptions:
     endpoint: str = ""
 
 
+DriftValue: TypeAlias = Mapping[str, Any] | str | bool | None
+"""What a drift item says each side holds: a policy body without secrets or a level's settings (a mapping),
+a policy name, a suspension flag, or nothing (None; for a hidden suspension: not shown)."""
+
+
 @dataclass(frozen=True)
 class DriftItem:
     """One difference. ``declared`` / ``live`` are what the file and the cluster hold (None: nothing, or not
@@ -67,8 +72,8 @@ class DriftItem:
     drift_class: DriftClass
     subject: Subject
     address: str
-    declared: Any
-    live: Any
+    declared: DriftValue
+    live: DriftValue
     message: str
     application: str | None = None
     fields: tuple[FieldChange, ...] = ()
