@@ -156,6 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=list(EMULATOR_RUNTIMES),
         help=f"the cluster's Service Fabric runtime (a new state: {EMULATOR_DEFAULT_RUNTIME})",
     )
+    i.add_argument("--clock", choices=["virtual", "real"], help="the backup clock (a new state: virtual)")
+    i.add_argument("--clock-start", metavar="TIME", help="set the virtual clock to this UTC date-time")
     _add_common(i)
     s = esub.add_parser("serve", help="serve the emulator over HTTP(S)")
     s.add_argument("--state", required=True, help="state file (created when missing)")
@@ -167,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--client-ca", help="require client certificates signed by this CA")
     s.add_argument("--latency-ms", type=float, default=0.0)
     s.add_argument("--fault-rate", type=float, default=0.0)
-    s.add_argument("--fault-codes", default="503,429,504,reset")
+    s.add_argument("--fault-codes", default="503,429,504,reset", help="some of 503,429,504,reset,500")
     s.add_argument("--seed", type=int)
     s.add_argument(
         "--runtime",
@@ -180,7 +182,25 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["invalid-json", "html-error", "wrong-shape", "truncated", "hang", "reset-mid-response"],
         help="answer every request badly, to test a client's error handling",
     )
+    s.add_argument("--clock", choices=["virtual", "real"], help="the backup clock (default: the state's)")
     _add_common(s)
+    a = esub.add_parser("advance", help="move the virtual clock and take every backup that falls due")
+    a.add_argument("--state", required=True)
+    a.add_argument("duration", metavar="DURATION", help="ISO 8601, e.g. PT3H or P7D")
+    _add_common(a)
+    c = esub.add_parser("clock", help="print the emulator's clock")
+    c.add_argument("--state", required=True)
+    _add_common(c)
+    for action, what, metavar, helptext in (
+        ("break-storage", "policy", "POLICY", "make periodic backups to this policy's storage fail"),
+        ("repair-storage", "policy", "POLICY", "undo break-storage"),
+        ("stop-backups", "partition", "PARTITION_ID", "silently stop a partition's backups"),
+        ("start-backups", "partition", "PARTITION_ID", "undo stop-backups"),
+    ):
+        x = esub.add_parser(action, help=helptext)
+        x.add_argument("--state", required=True)
+        x.add_argument(what, metavar=metavar)
+        _add_common(x)
     return parser
 
 
@@ -258,7 +278,14 @@ def _dispatch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.command == "emulator" and args.emulator_command == "init":
         from sfdeclare.commands import emulator_init
 
-        return emulator_init.run(state=args.state, topology=args.topology, runtime=args.runtime, out=out)
+        return emulator_init.run(
+            state=args.state,
+            topology=args.topology,
+            runtime=args.runtime,
+            out=out,
+            clock=args.clock,
+            clock_start=args.clock_start,
+        )
     if args.command == "emulator" and args.emulator_command == "serve":
         from sfdeclare.commands import emulator
 
@@ -276,9 +303,19 @@ def _dispatch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             seed=args.seed,
             runtime=args.runtime,
             chaos=args.chaos,
+            clock=args.clock,
             out=out,
             err=err,
         )
+    if args.command == "emulator":
+        from sfdeclare.commands import emulator
+
+        argument = (
+            getattr(args, "duration", None)
+            or getattr(args, "policy", None)
+            or getattr(args, "partition", None)
+        )
+        return emulator.control(state=args.state, action=args.emulator_command, argument=argument, out=out)
     raise AssertionError(f"unhandled command {args.command!r}")
 
 

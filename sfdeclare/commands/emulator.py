@@ -1,13 +1,20 @@
-"""``sfdeclare emulator serve``: serve the emulator until SIGTERM or Ctrl-C."""
+"""``sfdeclare emulator serve`` (serve until SIGTERM or Ctrl-C) and the clock and failure controls
+(``advance``, ``clock``, ``break-storage``, ``repair-storage``, ``stop-backups``, ``start-backups``)."""
 
 from __future__ import annotations
 
+import json
+import os
 import signal
 import threading
 from types import FrameType
 from typing import Any, TextIO
+from urllib.parse import quote, urlencode
 
+from sfdeclare.emulator.app import EmulatorApp, Request
 from sfdeclare.emulator.server import EmulatorServer
+from sfdeclare.emulator.state import Store
+from sfdeclare.errors import SfdeclareError
 
 
 def serve(
@@ -27,6 +34,7 @@ def serve(
     out: TextIO,
     err: TextIO,
     chaos: str | None = None,
+    clock: str | None = None,
 ) -> int:
     server = EmulatorServer(
         state,
@@ -42,6 +50,7 @@ def serve(
         tls_key=tls_key,
         client_ca=client_ca,
         chaos=chaos,
+        clock=clock,
     )
     stop = threading.Event()
     previous: dict[signal.Signals, Any] = {}
@@ -65,4 +74,41 @@ def serve(
             signal.signal(sig, handler)
     err.write("sfdeclare emulator stopped\n")
     err.flush()
+    return 0
+
+
+# The emulator's controls on a state file (the same as its /$/Emulator/... routes, in-process).
+
+CONTROLS = {
+    "advance": ("POST", "/$/Emulator/Clock/$/Advance"),
+    "clock": ("GET", "/$/Emulator/Clock"),
+    "break-storage": ("POST", "/$/Emulator/BackupPolicies/{}/$/BreakStorage"),
+    "repair-storage": ("POST", "/$/Emulator/BackupPolicies/{}/$/RepairStorage"),
+    "stop-backups": ("POST", "/$/Emulator/Partitions/{}/$/StopBackups"),
+    "start-backups": ("POST", "/$/Emulator/Partitions/{}/$/StartBackups"),
+}
+
+
+def control(*, state: str, action: str, argument: str | None, out: TextIO) -> int:
+    """Run one control on the state file and print the clock (or what changed)."""
+    if not os.path.isfile(state):
+        raise SfdeclareError(
+            f"{state}: no such emulator state file (create one with: sfdeclare emulator init)"
+        )
+    method, template = CONTROLS[action]
+    target = template.format(quote(argument or "", safe=""))
+    if action == "advance":
+        target += "?" + urlencode({"Duration": argument or ""})
+    app = EmulatorApp(Store(state))
+    try:
+        response = app.handle(Request(method, target))
+    finally:
+        app.store.close()
+    if response.status >= 400:
+        message = json.loads(response.body)["Error"]["Message"]
+        raise SfdeclareError(f"{action}: {message}")
+    if action in ("advance", "clock"):
+        out.write(f"emulator clock: {json.loads(response.body)['UtcNow']}\n")
+    else:
+        out.write(f"{action}: {argument}\n")
     return 0

@@ -17,7 +17,17 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from sfdeclare.emulator import entities, queries, rules, runtimes, storage_check
+from sfdeclare.emulator import (
+    backup_routes,
+    backups,
+    entities,
+    queries,
+    retention,
+    rules,
+    runtimes,
+    storage_check,
+    timeline,
+)
 from sfdeclare.emulator import fabric_errors as fe
 from sfdeclare.emulator.fabric_errors import FabricFault
 from sfdeclare.emulator.faults import FaultInjector
@@ -28,6 +38,7 @@ RUNTIMES = runtimes.RUNTIMES
 MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_QUERY_PAGE_SIZE = 100
 MAX_TIMEOUT = 4_294_967_295
+INT32_MAX = 2_147_483_647
 _NUMERIC_VERSION = re.compile(r"^\d+(\.\d+)?$")
 _QUERY_VERSION = re.compile(r"^\d+\.\d+(-preview)?$")
 _BACKUP_OPS = ("EnableBackup", "DisableBackup", "SuspendBackup", "ResumeBackup", "GetBackupConfigurationInfo")
@@ -85,6 +96,10 @@ def match_route(method: str, path: str) -> Route:
     head, _, tail = path.partition("/$/")
     if head == "" and tail.lower() == "getclusterversion":
         return _check_method(method, Route("GET /$/GetClusterVersion", "GET", "cluster_version", brs=False))
+    control = backup_routes.control_route(method, tail) if head == "" else None
+    if control is not None:
+        template, control_method, operation, control_params = control
+        return _check_method(method, Route(template, control_method, operation, control_params, brs=False))
     if head == "" and tail.lower() in ("emulator/stats", "emulator/stats/$/reset"):
         reset = tail.lower().endswith("reset")
         return _check_method(
@@ -97,7 +112,9 @@ def match_route(method: str, path: str) -> Route:
     collection = parts[0].lower()
     rest = parts[1] if len(parts) > 1 else ""
     route: Route | None = None
-    if collection == "backuprestore":
+    if collection == "backuprestore" and not rest and tail.lower() == "getbackups":
+        route = Route("POST /BackupRestore/$/GetBackups", "POST", "location_backups")
+    elif collection == "backuprestore":
         route = _policy_route(rest, tail)
     elif collection in _ENTITY_COLLECTIONS:
         route = _entity_route(_ENTITY_COLLECTIONS[collection], rest, tail)
@@ -151,7 +168,13 @@ def _entity_route(collection: str, rest: str, tail: str) -> Route | None:
         if tail.lower() == op.lower():
             method = "GET" if op == "GetBackupConfigurationInfo" else "POST"
             return Route(f"{method} /{collection}/{{id}}/$/{op}", method, op, (collection, entity_id))
+    data = backup_routes.entity_route(collection, tail)
+    if data is not None:
+        method, op = data
+        return Route(f"{method} /{collection}/{{id}}/$/{op}", method, op, (collection, entity_id))
     lowered = tail.lower()
+    if collection == "Partitions" and lowered == "gethealth":
+        return Route("GET /Partitions/{id}/$/GetHealth", "GET", "query_health", (entity_id,), brs=False)
     if collection == "Applications" and lowered == "getservices":
         return Route("GET /Applications/{id}/$/GetServices", "GET", "query_services", (entity_id,), brs=False)
     if (
@@ -246,6 +269,9 @@ class EmulatorApp:
         if route.operation == "stats_reset":
             self.stats.reset()
             return _empty(200)
+        if route.template.startswith(("GET /$/Emulator/", "POST /$/Emulator/")):
+            query = {k.lower(): v for k, v in parse_qsl(split.query, keep_blank_values=True)}
+            return _answer(*backup_routes.control(self.store, route.operation, route.params, query))
         runtime = self._runtime()
         if route.operation == "cluster_version" and not runtimes.supports(
             runtime, runtimes.GET_CLUSTER_VERSION
@@ -288,12 +314,18 @@ class EmulatorApp:
         role = request.headers.get("x-role", "Admin")
         if role not in ("Admin", "All", "User") or (role == "User" and route.method != "GET"):
             raise FabricFault(fe.ACCESS_DENIED, "Access Denied.")
-        _timeout(query)
+        _timeout(query, brs=True)
         bind = _BINDERS.get(route.operation)
+        if bind is not None and request.body.strip():
+            _check_media_type(request.headers.get("content-type"))
         body = _json_body(request.body) if bind is not None else None  # other routes ignore a body
         bound = bind(body, runtime) if bind is not None else None
         _check_backup_version(query.get("api-version"), runtime)
         op = route.operation
+        if op in backup_routes.OPERATIONS:
+            return _answer(*backup_routes.handle(self.store, op, route.params, query, bound, _paging(query)))
+        if route.method == "POST":
+            timeline.catch_up_for_write(self.store)
         if op.startswith("policy_"):
             return self._policy_op(op, route.params, query, body, bound, runtime)
         return self._mapping_op(op, route.params, query, body)
@@ -311,6 +343,7 @@ class EmulatorApp:
                     rules.create_policy(tx, bound)
                 else:
                     rules.update_policy(tx, params[0], bound)
+                    backups.mark_policy_dirty(tx, params[0])
                 if validate:  # a refusal rolls the transaction back
                     storage_check.validate(tx, bound.body["Storage"])
             return _empty(201 if op == "policy_create" else 200)
@@ -319,6 +352,7 @@ class EmulatorApp:
                 rules.purge_orphan_mappings(tx, params[0])
             with self.store.write() as tx:
                 rules.delete_policy(tx, params[0])
+                tx.conn.execute("DELETE FROM broken_policies WHERE name = ?", (params[0],))
             return _empty(200)
         token, max_results = _paging(query)
         with self.store.read() as tx:
@@ -342,11 +376,15 @@ class EmulatorApp:
             if op == "EnableBackup":
                 rules.enable(tx, entity, body["BackupPolicyName"])
             elif op == "DisableBackup":
+                mapping = tx.mapping(entity.key)
                 rules.disable(tx, entity)
+                if mapping is not None and mapping.policy is not None and _clean_backup(body):
+                    retention.clean_on_disable(tx, entity, mapping.policy)
             elif op == "SuspendBackup":
                 rules.suspend(tx, entity)
             else:
                 rules.resume(tx, entity)
+            backups.mark_dirty(tx, entity.app)
         return _empty(202)
 
     # gateway queries
@@ -360,7 +398,9 @@ class EmulatorApp:
         _timeout(query)
         if route.operation == "cluster_version":
             return _json_response(200, {"Version": runtimes.build_of(runtime)})
-        token, max_results = _paging(query)
+        if route.operation == "query_health":
+            return _json_response(200, backup_routes.partition_health(self.store, route.params[0], query))
+        token, max_results = _paging(query, brs=False)
         op, params, size = route.operation, route.params, self.query_page_size
         type_name = query.get("applicationtypename") or None
         with self.store.read() as tx:
@@ -405,7 +445,37 @@ def _fault_response(kind: str) -> Response:
         return error_response(FabricFault(fe.NOT_PRIMARY, "The replica is not the primary (injected fault)."))
     if kind == "504":
         return error_response(FabricFault(fe.TIMEOUT, "Timeout for the request happened"))
+    if kind == "500":
+        # Real clusters answer this when the request reaches a node without the backup service's primary
+        # (microsoft/service-fabric#507, service-fabric-issues#1636); the message is an assumption.
+        return error_response(
+            FabricFault(fe.UNEXPECTED, "Must connect to the BRS primary node (injected fault).")
+        )
     return error_response(FabricFault(fe.SERVICE_TOO_BUSY, "Too many requests (injected fault)."))
+
+
+def _answer(status: int, payload: Any) -> Response:
+    return _empty(status) if payload is backup_routes.EMPTY else _json_response(status, payload)
+
+
+def _clean_backup(body: Any) -> bool:
+    value = body.get("CleanBackup") if isinstance(body, dict) else None
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
+
+
+def _check_media_type(content_type: str | None) -> None:
+    """Web API binds a body only through a formatter for its media type: JSON here, else 415 [INF, fidelity
+    audit C]. Web API answers with its own error body; the emulator keeps the FabricError form (a documented
+    difference) so every client can read it."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if media == "application/json" or media.endswith("+json") or media == "text/json":
+        return
+    shown = media or "application/octet-stream"
+    raise FabricFault(
+        fe.INVALID_ARG,
+        f"The request entity's media type '{shown}' is not supported for this resource.",
+        status=415,
+    )
 
 
 def _resolve(tx: Tx, collection: str, raw_id: str) -> entities.Entity:
@@ -416,7 +486,10 @@ def _resolve(tx: Tx, collection: str, raw_id: str) -> entities.Entity:
     return entities.partition(tx, raw_id)[0]
 
 
-def _timeout(query: dict[str, str]) -> None:
+def _timeout(query: dict[str, str], brs: bool = False) -> None:
+    """The spec allows 1..4294967295 s. The backup service binds an ``int`` (above int32: a binding 400) and
+    cancels after it (above about 24.8 days in milliseconds: 500) [INF, fidelity audit C]; <= 0 is a 400 here
+    where 6.4 answered 500 (documented difference)."""
     raw = query.get("timeout")
     if raw is None:
         return
@@ -426,17 +499,31 @@ def _timeout(query: dict[str, str]) -> None:
         raise fe.invalid(f"Invalid timeout '{raw}': an integer number of seconds.") from None
     if not 1 <= value <= MAX_TIMEOUT:
         raise fe.invalid(f"Invalid timeout {value}: must be between 1 and {MAX_TIMEOUT} seconds.")
+    if brs and value > INT32_MAX:
+        raise model_state_error("timeout", f"The value '{raw}' is not valid for timeout.")
+    if brs and value * 1000 > INT32_MAX:
+        raise FabricFault(
+            fe.UNEXPECTED,
+            "The timeout must represent a value between -1 and Int32.MaxValue, inclusive.\r\nParameter name: delay",
+        )
 
 
-def _paging(query: dict[str, str]) -> tuple[str | None, int]:
+def _paging(query: dict[str, str], brs: bool = True) -> tuple[str | None, int]:
+    """The backup service binds MaxResults as an ``int`` (above int32: a binding 400) and pages one item at a
+    time when it is negative (``counter >= maxResults``, BaseStore.cs) [SRC, fidelity audit C]; the gateway's
+    queries keep the spec's rule (not negative)."""
     token = query.get("continuationtoken") or None
     raw = query.get("maxresults", "0") or "0"
     try:
         max_results = int(raw)
     except ValueError:
         raise fe.invalid(f"Invalid MaxResults '{raw}'.") from None
+    if brs and not -INT32_MAX - 1 <= max_results <= INT32_MAX:
+        raise model_state_error("MaxResults", f"The value '{raw}' is not valid for MaxResults.")
     if max_results < 0:
-        raise fe.invalid("MaxResults must not be negative.")
+        if not brs:
+            raise fe.invalid("MaxResults must not be negative.")
+        max_results = 1
     return token, max_results
 
 
@@ -463,6 +550,9 @@ def _bind_disable(body: Any, runtime: str) -> None:
     if not runtimes.supports(runtime, runtimes.DISABLE_BACKUP_BODY):
         raise fe.invalid("DisableBackup takes no request body in this runtime (api-version 6.2-preview).")
     clean = body.get("CleanBackup") if isinstance(body, dict) else None
+    # Json.NET reads the strings "true" and "false" into a bool [INF, fidelity audit C].
+    if isinstance(clean, str) and clean.strip().lower() in ("true", "false"):
+        return
     if not isinstance(clean, bool):
         raise model_state_error("disableBackupDescription.CleanBackup", "The CleanBackup field is required.")
 
@@ -476,4 +566,5 @@ _BINDERS: dict[str, Callable[[Any, str], Any]] = {
     "policy_update": _bind_policy,
     "EnableBackup": _bind_enable,
     "DisableBackup": _bind_disable,
+    **backup_routes.BINDERS,
 }

@@ -5,7 +5,10 @@ from __future__ import annotations
 import random
 import threading
 
-FAULT_KINDS = ("503", "429", "504", "reset")
+FAULT_KINDS = ("503", "429", "504", "reset", "500")
+# What --fault-codes draws from by default; "500" (E_UNEXPECTED, a request that reached a node without the
+# backup service's primary, fidelity audit b.13) is opt-in.
+DEFAULT_FAULT_KINDS = ("503", "429", "504", "reset")
 
 
 def parse_fault_codes(text: str) -> tuple[str, ...]:
@@ -22,7 +25,9 @@ def parse_fault_codes(text: str) -> tuple[str, ...]:
 class FaultInjector:
     """Draws are serialised, so one seed gives one sequence of faults for one sequence of requests."""
 
-    def __init__(self, rate: float, codes: str = ",".join(FAULT_KINDS), seed: int | None = None) -> None:
+    def __init__(
+        self, rate: float, codes: str = ",".join(DEFAULT_FAULT_KINDS), seed: int | None = None
+    ) -> None:
         if not 0.0 <= rate <= 1.0:
             raise ValueError("the fault rate must be between 0 and 1")
         self.rate = rate

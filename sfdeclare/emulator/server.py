@@ -25,6 +25,8 @@ from sfdeclare.emulator.app import (
     error_response,
 )
 from sfdeclare.emulator.chaos import check_mode, damage
+from sfdeclare.emulator.clock import MODES as CLOCK_MODES
+from sfdeclare.emulator.clock import configure as configure_clock
 from sfdeclare.emulator.fabric_errors import FabricFault
 from sfdeclare.emulator.faults import FaultInjector
 from sfdeclare.emulator.runtimes import RUNTIMES
@@ -345,7 +347,11 @@ class EmulatorServer:
         client_ca: str | None = None,
         query_page_size: int = DEFAULT_QUERY_PAGE_SIZE,
         chaos: str | None = None,
+        clock: str | None = None,
     ) -> None:
+        if clock is not None and clock not in CLOCK_MODES:
+            raise EmulatorError(f"unknown clock {clock!r} (expected virtual or real)")
+        self.clock = clock
         if runtime is not None and runtime not in RUNTIMES:
             raise EmulatorError(f"unknown runtime {runtime!r} (expected one of: {', '.join(RUNTIMES)})")
         if latency_ms < 0:
@@ -387,6 +393,9 @@ class EmulatorServer:
             return self
         init_state(self.state_path, self.topology, self.runtime)  # the runtime is the cluster's: recorded
         store = Store(self.state_path)
+        if self.clock is not None:
+            with store.write() as tx:
+                configure_clock(tx, self.clock, None)
         self.app = EmulatorApp(
             store,
             query_page_size=self.query_page_size,

@@ -17,12 +17,15 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from sfdeclare.emulator import backup_tables
 from sfdeclare.emulator.runtimes import DEFAULT_RUNTIME, RUNTIMES
 from sfdeclare.emulator.topology import Topology, load_topology
 from sfdeclare.errors import ConfigError, Diagnostic
 
 FORMAT = "sfdeclare-emulator-state"
-VERSION = "1"
+VERSION = "2"
+# Version 1 (no clock, no backups) is migrated in place by adding the backup tables (backup_tables.py).
+_MIGRATABLE = ("1",)
 BUSY_TIMEOUT_MS = 30_000
 RUNTIME_META = "runtime"
 
@@ -243,6 +246,7 @@ class Tx:
         self.put_meta("storage", None if topology.storage is None else topology.storage.to_json())
         for table in ("applications", "services", "partitions"):
             self.conn.execute(f"DELETE FROM {table}")
+        self.conn.execute("INSERT OR IGNORE INTO backup_dirty(app) VALUES('*')")  # re-arm every schedule
         self.conn.executemany(
             "INSERT INTO applications(name, type_name, type_version, parameters) VALUES(?,?,?,?)",
             [(a.name, a.type_name, a.type_version, json.dumps(a.parameters)) for a in topology.applications],
@@ -293,6 +297,8 @@ class Store:
             # WAL commits stay atomic when a process dies; only an OS crash could lose the last commits,
             # which an emulator can afford, and skipping fsync keeps test set-up and writes fast.
             conn.execute("PRAGMA synchronous = OFF")
+            # A clock advance over a large cluster is one big transaction: give the WAL back after it.
+            conn.execute("PRAGMA journal_size_limit = 4194304")
         except sqlite3.OperationalError as exc:
             raise _state_error(self.path, f"cannot open the emulator state file: {exc}") from None
         except sqlite3.DatabaseError as exc:
@@ -355,6 +361,10 @@ def _ensure_schema(conn: sqlite3.Connection, path: str) -> None:
                 conn.execute(
                     "INSERT INTO meta(key, value) VALUES('format', ?), ('version', ?)", (FORMAT, VERSION)
                 )
+                backup_tables.install(conn)
+            elif _version(conn) in _MIGRATABLE:
+                backup_tables.install(conn)
+                conn.execute("UPDATE meta SET value = ? WHERE key = 'version'", (VERSION,))
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -373,9 +383,18 @@ def _check_format(conn: sqlite3.Connection, path: str) -> bool:
     meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
     if meta.get("format") != FORMAT:
         raise _state_error(path, "not an sfdeclare emulator state file")
-    if meta.get("version") != VERSION:
-        raise _state_error(path, f"unsupported emulator state version {meta.get('version')}")
+    if meta.get("version") != VERSION and meta.get("version") not in _MIGRATABLE:
+        raise _state_error(
+            path,
+            f"unsupported emulator state version {meta.get('version')}; "
+            "create a new state file with: sfdeclare emulator init",
+        )
     return True
+
+
+def _version(conn: sqlite3.Connection) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
+    return None if row is None else str(row[0])
 
 
 def init_state(state_path: str, topology_path: str | None, runtime: str | None = None) -> None:

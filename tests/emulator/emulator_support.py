@@ -97,3 +97,30 @@ def error_code(response: httpx.Response) -> str:
     assert set(payload) == {"Error"}, payload
     assert set(payload["Error"]) == {"Code", "Message"}, payload
     return str(payload["Error"]["Code"])
+
+
+START = "2024-01-01T00:00:00Z"  # a Monday: the backup tests' clock starts here
+
+
+def start_clock(state_path: str, start: str = START) -> None:
+    """Set a state file's virtual clock (as ``emulator init --clock-start`` does)."""
+    from sfdeclare.emulator.clock import configure, parse_utc
+    from sfdeclare.emulator.state import Store
+
+    store = Store(state_path)
+    try:
+        with store.write() as tx:
+            configure(tx, "virtual", parse_utc(start, "start"))
+    finally:
+        store.close()
+
+
+def advance(api: Api, duration: str) -> httpx.Response:
+    return api.client.post("/$/Emulator/Clock/$/Advance", params={"Duration": duration})
+
+
+def backups(api: Api, entity: str, **query: Any) -> list[dict[str, Any]]:
+    response = api.get(f"/{entity}/$/GetBackups", **query)
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["Items"]
+    return items
