@@ -6,9 +6,10 @@ state shared by processes), ``runtimes`` (the runtimes and the one table of what
 ``storage_check`` (ValidateConnection), ``entities`` (ids -> keys), ``rules`` (the backup service's operations),
 ``queries`` (cluster queries), ``app`` (request -> response), ``transport`` (``emulator:PATH``), ``server``
 (threaded HTTP/1.1, TLS, faults, chaos). Backups: ``clock``, ``schedule`` (due times as arithmetic),
-``storage`` (storage identity), ``backup_tables`` (their tables), ``backups`` (arming and taking periodic
-backups), ``retention``, ``listing`` (GetBackups), ``operations`` (on-demand backup and restore), ``health``,
-``timeline`` (moving the clock) and ``backup_routes``. It shares no code with the client's JSON conversion.
+``storage`` (storage identity), ``backup_tables`` (their tables), ``runs`` (stored backups as arithmetic),
+``backups`` (arming and taking periodic backups), ``retention``, ``listing`` (GetBackups), ``operations``
+(on-demand backup and restore), ``health``, ``timeline`` (moving the clock) and ``backup_routes``. It shares no
+code with the client's JSON conversion.
 
 Where the 6.4 server was buggy or the sources are silent, the emulator follows the documented intent:
 - GetBackupConfigurationInfo resolves a child's policy and suspension partition > service > application
