@@ -28,6 +28,10 @@ Where the 6.4 server was buggy or the sources are silent, the emulator follows t
   unknown to such a cluster -> 400 "Invalid API Version"), a body with RetentionPolicy is a 400, policy reads
   carry no RetentionPolicy, and a DisableBackup request with a body is a 400 (strict on purpose, so a client's
   6.2-preview mode is proven to send none). Gateway query routes accept any ``X.Y`` or ``X.Y-preview``.
+- Backups (docs/emulator.md "Backups on a clock"): the first backup after a partition is armed falls at the first
+  schedule time after it (no immediate "missed backup"); retention runs whenever the clock moves; CleanBackup
+  deletes at once; on-demand backups and restores take 10 s / 30 s of emulator time; a 415 for a body without a
+  JSON Content-Type carries a FabricError body (Web API's own error form is not modelled).
 - Unknown paths answer 404 ``FABRIC_E_INVALID_ADDRESS``; a known path with the wrong method 405; bodies over
   1 MiB 413; malformed HTTP 400/414/431 -- always as a FabricError body.
 """
