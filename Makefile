@@ -19,12 +19,12 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 test: lint typecheck
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest -q -m "not slow"
 
 # Proofs that take more than a few seconds (a fresh virtual environment, deep property runs): .ci/run runs them
 # after `make test`. pytest exits 5 when no test is marked slow; that is not a failure.
 slow: $(STAMP)
-	$(BIN)/pytest -m slow || [ $$? -eq 5 ]
+	$(BIN)/pytest -q -m slow || [ $$? -eq 5 ]
 
 demo: $(STAMP)
 	bash examples/demo.sh
