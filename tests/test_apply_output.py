@@ -9,13 +9,14 @@ from pathlib import Path
 
 import jsonschema
 
-from sfdeclare.commands.apply import _Progress
+from sfdeclare import schemas
 from sfdeclare.engine.applier import ActionResult, ApplyResult
 from sfdeclare.engine.plan import Action, Change, Plan, ordered
 from sfdeclare.model.addresses import EntityRef, PolicyRef
 from sfdeclare.model.scope import ReadScope
 from sfdeclare.render import github, report
-from sfdeclare.schemas import load_schema
+from sfdeclare.render.progress import Progress
+from sfdeclare.render.report import ApplyReport
 from sfdeclare.servicefabric.routes import ApiOptions, create_policy, disable_backup, enable_backup
 
 GOLDEN = Path(__file__).resolve().parent / "data" / "golden"
@@ -66,7 +67,7 @@ def sample() -> tuple[Plan, ApplyResult]:
 
 def test_markdown_report_is_golden() -> None:
     plan, result = sample()
-    text = report.render_markdown(plan, result, converged=False, remainder=(plan.changes[0],))
+    text = report.render_markdown(ApplyReport(plan, result, converged=False, remainder=(plan.changes[0],)))
     path = GOLDEN / "apply-report.md"
     if os.environ.get("UPDATE_GOLDEN") == "1":
         path.write_text(text)
@@ -75,8 +76,8 @@ def test_markdown_report_is_golden() -> None:
 
 def test_json_report_validates_and_junit_has_a_case_per_action() -> None:
     plan, result = sample()
-    data = report.report_json(plan, result, converged=True, remainder=())
-    jsonschema.Draft202012Validator(load_schema("report")).validate(data)
+    data = report.report_json(ApplyReport(plan, result, converged=True))
+    jsonschema.Draft202012Validator(schemas.load("report")).validate(data)
     assert data["summary"] == {
         "planned": 3,
         "applied": 1,
@@ -86,7 +87,7 @@ def test_json_report_validates_and_junit_has_a_case_per_action() -> None:
         "interrupted": False,
         "converged": True,
     }
-    suite = ET.fromstring(report.render_junit(plan, result, converged=True, remainder=()))[0]
+    suite = ET.fromstring(report.render_junit(ApplyReport(plan, result, converged=True)))[0]
     cases = suite.findall("testcase")
     assert len(cases) == 4 and suite.get("failures") == "1" and suite.get("skipped") == "1"
     assert cases[0].find("failure") is not None and "E_INVALIDARG" in cases[0].find("failure").get(
@@ -97,7 +98,7 @@ def test_json_report_validates_and_junit_has_a_case_per_action() -> None:
 def test_progress_is_one_live_line_on_a_terminal_and_a_line_per_action_elsewhere() -> None:
     _, result = sample()
     out, err = io.StringIO(), io.StringIO()
-    ci = _Progress(3, out, err, live=False)
+    ci = Progress(3, out, err, live=False)
     for r in result.results:
         ci.on_result(r)
     lines = out.getvalue().splitlines()
@@ -109,7 +110,7 @@ def test_progress_is_one_live_line_on_a_terminal_and_a_line_per_action_elsewhere
     )
     assert lines[2].startswith("applied: disable_backup service[fabric:/A/S]")
     out, err = io.StringIO(), io.StringIO()
-    tty = _Progress(3, out, err, live=True)
+    tty = Progress(3, out, err, live=True)
     tty.on_phase(4)
     for r in result.results:
         tty.on_result(r)

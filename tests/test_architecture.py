@@ -20,7 +20,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "__init__": set(),
     "errors": set(),
     "safeyaml": {"errors"},
-    "schemas": set(),
+    "schemas": {"errors"},
     "model": {"errors"},
     "servicefabric": {"errors", "model"},
     "config": {"errors", "model", "servicefabric", "safeyaml", "schemas"},

@@ -11,11 +11,11 @@ from typing import Any
 import jsonschema
 import pytest
 
+from sfdeclare import schemas
 from sfdeclare.cli import main
 from sfdeclare.commands.session import connect
 from sfdeclare.emulator.state import init_state
 from sfdeclare.model.addresses import EntityRef
-from sfdeclare.schemas import load_schema
 
 CANARY = "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=CANARY-c2VjcmV0LXZhbHVl"
 
@@ -158,7 +158,7 @@ def test_plan_json_validates_and_markdown_leads_with_the_summary(cluster: dict[s
     ep, cfg = cluster["endpoint"], cluster["config"]
     run = sfd("plan", cfg, "--endpoint", ep, "--format", "json", "--out", "plan.json")
     data = json.loads(run.out)
-    jsonschema.Draft202012Validator(load_schema("plan")).validate(data)
+    jsonschema.Draft202012Validator(schemas.load("plan")).validate(data)
     assert data == json.loads(Path("plan.json").read_text())
     assert [a["phase"] for a in data["actions"]] == sorted(a["phase"] for a in data["actions"])
     assert "${env:BACKUP_STORE}" in json.dumps(data)
@@ -267,7 +267,7 @@ def test_apply_reports_in_json_and_markdown(cluster: dict[str, Any]) -> None:
     run = sfd("apply", cfg, "--endpoint", ep, "--auto-approve", "--report", "r.json")
     assert run.code == 0
     report = json.loads(Path("r.json").read_text())
-    jsonschema.Draft202012Validator(load_schema("report")).validate(report)
+    jsonschema.Draft202012Validator(schemas.load("report")).validate(report)
     assert report["summary"]["applied"] == 6 and report["summary"]["converged"] is True
     assert CANARY not in Path("r.json").read_text()
 

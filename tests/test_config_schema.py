@@ -10,7 +10,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from sfdeclare.config.schema import schema
+from sfdeclare import schemas
 from sfdeclare.safeyaml.reader import parse_text
 
 ROOT = Path(__file__).parent.parent
@@ -24,7 +24,7 @@ def test_packaged_copy_is_identical() -> None:
 
 
 def test_loaded_schema_is_the_packaged_file() -> None:
-    assert schema() == json.loads(PACKAGED_COPY.read_text(encoding="utf-8"))
+    assert schemas.load("sfdeclare") == json.loads(PACKAGED_COPY.read_text(encoding="utf-8"))
 
 
 def test_schema_is_a_valid_2020_12_schema() -> None:
@@ -46,7 +46,7 @@ def _properties(node: Any, trail: str = "#") -> Iterator[tuple[str, dict[str, An
 
 def test_every_property_has_hover_help() -> None:
     """Every property an editor can complete has a description, itself or through its $ref."""
-    loaded = schema()
+    loaded = schemas.load("sfdeclare")
     defs = loaded["$defs"]
     missing = []
     for where, prop in _properties(loaded):
@@ -65,7 +65,7 @@ def test_valid_fixtures_satisfy_the_plain_schema(name: str) -> None:
     """What editors check (the whole schema, no slicing) accepts every valid fixture."""
     source, problems = parse_text((VALID / name).read_text(encoding="utf-8"), name)
     assert source is not None and not problems
-    errors = list(jsonschema.Draft202012Validator(schema()).iter_errors(source.data))
+    errors = list(jsonschema.Draft202012Validator(schemas.load("sfdeclare")).iter_errors(source.data))
     assert errors == []
 
 
@@ -79,7 +79,7 @@ def test_plain_schema_rejects_what_the_loader_rejects() -> None:
     assert source is not None
     errors = sorted(
         (list(e.absolute_path), e.validator)
-        for e in jsonschema.Draft202012Validator(schema()).iter_errors(source.data)
+        for e in jsonschema.Draft202012Validator(schemas.load("sfdeclare")).iter_errors(source.data)
     )
     assert errors == [
         (["applications", "A", "services", "S", "partitions", 0, "id"], "pattern"),

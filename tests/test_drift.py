@@ -9,6 +9,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from sfdeclare import schemas
 from sfdeclare.engine.drift import DriftOptions, DriftReport, drift
 from sfdeclare.engine.plan import Action
 from sfdeclare.engine.planner import PlanOptions, plan
@@ -26,7 +27,6 @@ from sfdeclare.model.declaration import (
 from sfdeclare.model.live import LiveApplication, LivePartition, LiveService, LiveState
 from sfdeclare.render.drift import drift_to_json, render_markdown, render_text
 from sfdeclare.render.summaries import coverage_line
-from sfdeclare.schemas import load_schema
 
 APP = "fabric:/A"
 SVC = "fabric:/A/S"
@@ -101,7 +101,7 @@ def _classes(report: DriftReport) -> set[tuple[str, str, str]]:
 
 
 def _check_formats(report: DriftReport) -> None:
-    jsonschema.validate(drift_to_json(report), load_schema("drift"))
+    jsonschema.validate(drift_to_json(report), schemas.load("drift"))
     text = render_text(report)
     markdown = render_markdown(report)
     for item in report.items:
@@ -295,7 +295,7 @@ def test_markdown_stays_within_the_issue_limit() -> None:
 
 # --- drift and plan agree ------------------------------------------------------------------------------------
 
-_VALIDATOR = jsonschema.Draft202012Validator(load_schema("drift"))
+_VALIDATOR = jsonschema.Draft202012Validator(schemas.load("drift"))
 _LEVELS = (EntityRef(APP), EntityRef(APP, SVC), EntityRef(APP, SVC2), EntityRef(APP, SVC, P1))
 _OTHER = EntityRef("fabric:/B")
 _BODIES = (LIVE_BODY, {**LIVE_BODY, "MaxIncrementalBackups": 5})

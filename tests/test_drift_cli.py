@@ -14,13 +14,13 @@ import httpx
 import jsonschema
 import pytest
 
+from sfdeclare import schemas
 from sfdeclare.cli import main
 from sfdeclare.commands.session import connect
 from sfdeclare.emulator.server import EmulatorServer
 from sfdeclare.emulator.state import init_state
 from sfdeclare.emulator.topology import derived_partition_id
 from sfdeclare.model.addresses import EntityRef
-from sfdeclare.schemas import load_schema
 
 TOPOLOGY = Path(__file__).resolve().parent / "data" / "topologies" / "calc.yaml"
 SECRET = "DefaultEndpointsProtocol=https;AccountKey=dG9wLXNlY3JldA=="
@@ -145,7 +145,7 @@ EXPECTED = {
 
 def test_drift_right_after_apply_is_empty_in_every_format(cluster: tuple[str, str]) -> None:
     config, state = cluster
-    schema = load_schema("drift")
+    schema = schemas.load("drift")
     for fmt in ("text", "json", "markdown"):
         code, out, err = _drift(config, f"emulator:{state}", fmt)
         assert code == 0, out + err
@@ -178,7 +178,7 @@ def test_every_out_of_band_change_is_classified_in_every_format_and_drift_never_
     assert routes and all(template.startswith("GET ") for template in routes), routes
 
     report = json.loads(outputs["json"])
-    jsonschema.validate(report, load_schema("drift"))
+    jsonschema.validate(report, schemas.load("drift"))
     assert _items(report) == EXPECTED
     assert report["summary"] == {
         "changed": 2,
@@ -223,7 +223,7 @@ def test_all_applications_reports_mappings_and_suspensions_in_undeclared_applica
     code, out, _ = _drift(config, f"emulator:{state}", "json", "--all-applications")
     assert code == 2
     report = json.loads(out)
-    jsonschema.validate(report, load_schema("drift"))
+    jsonschema.validate(report, schemas.load("drift"))
     assert _items(report) == {
         ("unmanaged", "mapping", "application[fabric:/Org/Billing]"),
         ("suspended_out_of_band", "suspension", "application[fabric:/Org/Billing]"),
@@ -257,7 +257,7 @@ def test_declared_entities_missing_from_the_cluster_are_missing_drift(tmp_path: 
     code, out, err = _drift(str(config), f"emulator:{state}", "json")
     assert code == 2, err
     report = json.loads(out)
-    jsonschema.validate(report, load_schema("drift"))
+    jsonschema.validate(report, schemas.load("drift"))
     assert _items(report) == {
         ("missing", "application", "application[fabric:/Gone]"),
         ("missing", "service", "service[fabric:/CalcApp/Nope]"),
@@ -273,6 +273,6 @@ def test_a_policy_on_a_stateless_service_is_an_error_exit_1_with_the_report(tmp_
     code, out, err = _drift(str(config), f"emulator:{state}", "json")
     assert code == 1
     report = json.loads(out)
-    jsonschema.validate(report, load_schema("drift"))
+    jsonschema.validate(report, schemas.load("drift"))
     assert "stateless" in err
     assert ("missing", "policy", "policy[P]") in _items(report)

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from sfdeclare.cli import main
-from sfdeclare.commands.validate import github_annotation
 from sfdeclare.errors import Diagnostic, Location
+from sfdeclare.render.annotations import diagnostic_annotation
 
 DATA = Path(__file__).parent / "data" / "config"
 
@@ -111,6 +111,10 @@ def test_github_format(broken: str) -> None:
         "the string 'yes' ($.applications.CalcApp.suspended)",
         "invalid: 2 errors, 1 warning in 1 file",
     ]
+
+
+def github_annotation(d: Diagnostic) -> str:
+    return diagnostic_annotation(d, title="sfdeclare validate", with_path=True)
 
 
 def test_github_escaping() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import sys
@@ -12,6 +13,7 @@ from typing import Any, TextIO
 
 from sfdeclare.cluster.client import Client
 from sfdeclare.cluster.endpoint import ENV_VAR
+from sfdeclare.commands.arguments import add_endpoint, add_targeting
 from sfdeclare.commands.session import (
     check_writable,
     endpoint_label,
@@ -24,16 +26,17 @@ from sfdeclare.commands.session import (
 )
 from sfdeclare.config.loader import load_declaration
 from sfdeclare.engine import planfile
-from sfdeclare.engine.applier import ActionResult, ApplyResult, apply_plan
+from sfdeclare.engine.applier import apply_plan
 from sfdeclare.engine.digest import live_digest
-from sfdeclare.engine.plan import PHASE_NAMES, Change, Plan
+from sfdeclare.engine.plan import Change, Plan
 from sfdeclare.engine.planner import PlanOptions, plan
 from sfdeclare.errors import ApplyError, ConfigError, SfdeclareError
 from sfdeclare.model.declaration import ClusterSettings, Declaration, EntityIdStyle
 from sfdeclare.model.references import resolve_tree
 from sfdeclare.model.scope import read_scope
-from sfdeclare.render import report, text
-from sfdeclare.render.summaries import apply_line
+from sfdeclare.render import formats
+from sfdeclare.render.progress import Progress, print_result
+from sfdeclare.render.report import ApplyReport
 from sfdeclare.servicefabric.routes import WireRequest
 
 PROMPT = "Do you want to perform these actions? Only 'yes' will be accepted: "
@@ -100,44 +103,6 @@ def _stop_on_interrupt(stop: threading.Event) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-class _Progress:
-    def __init__(self, total: int, out: TextIO, err: TextIO, live: bool) -> None:
-        self.total, self.out, self.err, self.live = total, out, err, live
-        self.done = self.failed = 0
-        self.phase = 0
-        self.lock = threading.Lock()
-
-    def on_phase(self, phase: int) -> None:
-        self.phase = phase
-
-    def on_result(self, r: ActionResult) -> None:
-        with self.lock:
-            self.done += 1
-            self.failed += r.status == "failed"
-            if self.live:
-                self.err.write(
-                    f"\r\033[K[{self.done}/{self.total}] phase {self.phase} ({PHASE_NAMES.get(self.phase, '')}),"
-                    f" {self.failed} failed"
-                )
-                self.err.flush()
-                return
-            line = f"{r.status}: {r.change.action.value} {r.change.address}"
-            if r.status == "failed":
-                line += f" -- {_cause(r)}"
-            elif r.status == "skipped":
-                line += f" -- waited for {r.waited_for}"
-            elif r.note:
-                line += f" ({r.note})"
-            if r.attempts > 1:
-                line += f" [{r.attempts} attempts]"
-            self.out.write(line + f" ({r.duration:.2f}s)\n")
-            self.out.flush()
-
-    def finish(self) -> None:
-        if self.live:
-            self.err.write("\n")
-
-
 def _reviewed_cluster(reviewed: Plan) -> ClusterSettings:
     """Cluster settings for applying a plan file alone: its endpoint and API options."""
     style: EntityIdStyle = "tilde" if reviewed.entity_ids == "tilde" else "slash"
@@ -173,27 +138,36 @@ def _fresh_plan(
     return plan(resolve_values(declaration, env), live, options)
 
 
-def run(
-    paths: Sequence[str],
-    *,
-    plan_file: str | None,
-    endpoint: str | None,
-    auto_approve: bool,
-    allow_destructive: bool,
-    refresh_secrets: bool,
-    targets: Sequence[str],
-    parallelism: int,
-    report_file: str | None,
-    report_format: str,
-    out: TextIO,
-    err: TextIO,
-    stdin: TextIO | None = None,
-    env: Mapping[str, str] | None = None,
-) -> int:
-    env = os.environ if env is None else env
-    stdin = sys.stdin if stdin is None else stdin
-    if parallelism < 1:
-        raise SfdeclareError("--parallelism must be at least 1")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="*", metavar="PATH")
+    parser.add_argument(
+        "--plan", dest="plan_file", metavar="FILE", help="apply exactly this reviewed plan file"
+    )
+    add_endpoint(parser)
+    parser.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
+    parser.add_argument(
+        "--allow-destructive", action="store_true", help="allow deleting backups and policies"
+    )
+    parser.add_argument("--report", dest="report_file", metavar="FILE", help="write a report of every action")
+    parser.add_argument("--report-format", choices=formats.REPORT.names, default="json")
+    add_targeting(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    env = os.environ
+    stdin = sys.stdin
+    paths: Sequence[str] = args.paths
+    plan_file: str | None = args.plan_file
+    endpoint: str | None = args.endpoint
+    auto_approve: bool = args.auto_approve
+    allow_destructive: bool = args.allow_destructive
+    refresh_secrets: bool = args.refresh_secrets
+    targets: Sequence[str] = args.targets
+    parallelism: int = args.parallelism
+    report_file: str | None = args.report_file
+    report_format: str = args.report_format
+    formats.REPORT.check(report_format)
     if plan_file is None and not paths:
         raise SfdeclareError("apply needs configuration paths or --plan FILE")
     if report_file:
@@ -214,7 +188,7 @@ def run(
         else:
             the_plan = _fresh_plan(client, declaration, url, env, parallelism, refresh_secrets, targets)
         write_diagnostics(the_plan.diagnostics, err)
-        out.write(text.render_plan(the_plan, color=use_color(out, env)))
+        out.write(formats.PLAN.render("text", the_plan, color=use_color(out, env)))
         if the_plan.empty:
             return 0
         destructive = [c for c in the_plan.changes if c.destructive]
@@ -229,7 +203,7 @@ def run(
             out.write("Apply cancelled. Nothing was changed.\n")
             return 1
         stop = threading.Event()
-        progress = _Progress(len(the_plan.changes), out, err, live=use_color(err, env))
+        progress = Progress(len(the_plan.changes), out, err, live=use_color(err, env))
         with _stop_on_interrupt(stop):
             result = apply_plan(
                 the_plan,
@@ -251,7 +225,7 @@ def run(
             else:
                 remainder = again.changes
                 converged = again.empty
-    _print_result(result, out)
+    print_result(result, out)
     if converged is False:
         err.write(f"error: not converged: a fresh plan still has {len(remainder)} action(s):\n")
         for c in remainder[:20]:
@@ -261,19 +235,8 @@ def run(
     elif converged is None and not result.interrupted:
         err.write("note: convergence not checked (pass the configuration paths with --plan to check it)\n")
     if report_file:
-        renderer = report.RENDERERS[report_format]
-        write_atomically(report_file, renderer(the_plan, result, converged=converged, remainder=remainder))
+        document = ApplyReport(the_plan, result, converged, remainder)
+        write_atomically(report_file, formats.REPORT.render(report_format, document))
     if result.interrupted:
         return 130
     return 0 if result.ok and converged is not False and recheck_error is None else 1
-
-
-def _cause(r: ActionResult) -> str:
-    return f"{r.code}: {r.message}" if r.code else str(r.message)
-
-
-def _print_result(result: ApplyResult, out: TextIO) -> None:
-    for r in result.results:
-        if r.status == "failed":
-            out.write(f"failed: {r.change.action.value} {r.change.address}: {_cause(r)}\n")
-    out.write(apply_line(result) + "\n")

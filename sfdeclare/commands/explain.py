@@ -3,10 +3,11 @@ The decisions are engine/explain.py's; this module reads the cluster and writes 
 
 from __future__ import annotations
 
+import argparse
 import os
-from collections.abc import Mapping, Sequence
 from typing import TextIO
 
+from sfdeclare.commands.arguments import add_endpoint, add_parallelism
 from sfdeclare.commands.session import plan_paths, write_diagnostics
 from sfdeclare.engine.bind import bind
 from sfdeclare.engine.explain import Decider, explain
@@ -14,22 +15,23 @@ from sfdeclare.errors import Location
 from sfdeclare.render.summaries import effective_text
 
 
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="+", metavar="PATH")
+    parser.add_argument("address", metavar="ADDRESS", help="application[...], service[...] or partition[...]")
+    add_endpoint(parser)
+    add_parallelism(parser)
+    parser.set_defaults(run=run)
+
+
 def _why(loc: Location | None) -> str:
     return f"{loc} ({loc.path})" if loc else "the configuration"
 
 
-def run(
-    paths: Sequence[str],
-    address: str,
-    *,
-    endpoint: str | None,
-    parallelism: int,
-    out: TextIO,
-    err: TextIO,
-    env: Mapping[str, str] | None = None,
-) -> int:
-    env = os.environ if env is None else env
-    planned = plan_paths(paths, endpoint=endpoint, env=env, parallelism=parallelism, err=err)
+def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    address: str = args.address
+    planned = plan_paths(
+        args.paths, endpoint=args.endpoint, env=os.environ, parallelism=args.parallelism, err=err
+    )
     write_diagnostics(planned.plan.diagnostics, err)
     live = planned.live
     binding = bind(planned.declaration, live)

@@ -6,39 +6,41 @@ policies they use (every policy when no application is named). Secret names go t
 
 from __future__ import annotations
 
+import argparse
 import os
-from collections.abc import Mapping, Sequence
 from typing import TextIO
 
 from sfdeclare.cluster.client import read_state
+from sfdeclare.commands.arguments import add_endpoint, add_parallelism
 from sfdeclare.commands.session import endpoint_label, open_client, write_atomically
 from sfdeclare.config.export import import_configuration
 from sfdeclare.errors import SfdeclareError
 from sfdeclare.model.addresses import application_name
 from sfdeclare.model.declaration import ApplicationDecl, ClusterSettings, Declaration
+from sfdeclare.render.common import plural
 
 
-def run(
-    *,
-    applications: Sequence[str],
-    output: str | None,
-    endpoint: str | None,
-    api_version: str,
-    parallelism: int,
-    out: TextIO,
-    err: TextIO,
-    env: Mapping[str, str] | None = None,
-) -> int:
-    env = os.environ if env is None else env
-    if parallelism < 1:
-        raise SfdeclareError("--parallelism must be at least 1")
-    named = list(dict.fromkeys(application_name(a) for a in applications))
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--application", dest="applications", action="append", default=[], metavar="NAME")
+    parser.add_argument("--output", metavar="FILE", help="write here instead of stdout")
+    add_endpoint(parser)
+    parser.add_argument("--api-version", default="6.4")
+    add_parallelism(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    env = os.environ
+    output: str | None = args.output
+    api_version: str = args.api_version
+    parallelism: int = args.parallelism
+    named = list(dict.fromkeys(application_name(a) for a in args.applications))
     for name in named:
         if name == "fabric:/" or name.endswith("/"):
             raise SfdeclareError(f"--application {name!r} is not an application name")
     cluster = ClusterSettings(api_version=api_version)
     declaration = Declaration(cluster=cluster, applications={name: ApplicationDecl(name) for name in named})
-    with open_client(declaration, endpoint, env, parallelism, err) as client:
+    with open_client(declaration, args.endpoint, env, parallelism, err) as client:
         # named: their services (to know they exist) and configuration; none named: every application's
         live = read_state(client, declaration, all_applications=not named, parallelism=parallelism)
         source = endpoint_label(client)
@@ -61,8 +63,8 @@ def run(
     if output:
         write_atomically(output, result.text)
         err.write(
-            f"Wrote {output}: {result.applications} application{'s' if result.applications != 1 else ''}, "
-            f"{result.policies} polic{'ies' if result.policies != 1 else 'y'}.\n"
+            f"Wrote {output}: {plural(result.applications, 'application')}, "
+            f"{plural(result.policies, 'policy', 'policies')}.\n"
         )
     else:
         out.write(result.text)

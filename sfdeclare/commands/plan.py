@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import os
-from collections.abc import Mapping, Sequence
 from typing import TextIO
 
+from sfdeclare.commands.arguments import add_endpoint, add_targeting
 from sfdeclare.commands.session import (
     check_writable,
     plan_paths,
@@ -13,53 +14,38 @@ from sfdeclare.commands.session import (
     write_atomically,
     write_diagnostics,
 )
-from sfdeclare.engine.plan import Plan
-from sfdeclare.render import github, markdown, text
-from sfdeclare.render import json as json_render
-
-FORMATS = ("text", "json", "markdown", "github")
+from sfdeclare.render import formats
 
 
-def render(plan: Plan, fmt: str, *, color: bool = False) -> str:
-    if fmt == "json":
-        return json_render.render_plan(plan)
-    if fmt == "markdown":
-        return markdown.render_plan(plan)
-    if fmt == "github":
-        return github.render_plan(plan)
-    return text.render_plan(plan, color=color)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="+", metavar="PATH")
+    add_endpoint(parser)
+    parser.add_argument("--format", choices=formats.PLAN.names, default="text")
+    parser.add_argument("--out", metavar="FILE", help="write the plan file (JSON) for apply --plan")
+    parser.add_argument("--detailed-exitcode", action="store_true", help="exit 2 when there are changes")
+    add_targeting(parser)
+    parser.set_defaults(run=run)
 
 
-def run(
-    paths: Sequence[str],
-    *,
-    endpoint: str | None,
-    fmt: str,
-    out_file: str | None,
-    detailed_exitcode: bool,
-    targets: Sequence[str],
-    parallelism: int,
-    refresh_secrets: bool,
-    out: TextIO,
-    err: TextIO,
-    env: Mapping[str, str] | None = None,
-) -> int:
-    env = os.environ if env is None else env
+def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    env = os.environ
+    out_file: str | None = args.out
+    formats.PLAN.check(args.format)
     if out_file:
         check_writable(out_file)
     planned = plan_paths(
-        paths,
-        endpoint=endpoint,
+        args.paths,
+        endpoint=args.endpoint,
         env=env,
-        parallelism=parallelism,
+        parallelism=args.parallelism,
         err=err,
-        refresh_secrets=refresh_secrets,
-        targets=targets,
+        refresh_secrets=args.refresh_secrets,
+        targets=args.targets,
     )
     plan = planned.plan
     write_diagnostics(plan.diagnostics, err)
-    out.write(render(plan, fmt, color=use_color(out, env)))
+    out.write(formats.PLAN.render(args.format, plan, color=use_color(out, env)))
     if out_file:
-        write_atomically(out_file, json_render.render_plan(plan))
+        write_atomically(out_file, formats.PLAN.render("json", plan))
         err.write(f"Plan written to {out_file}; apply it with: sfdeclare apply --plan {out_file}\n")
-    return 2 if detailed_exitcode and not plan.empty else 0
+    return 2 if args.detailed_exitcode and not plan.empty else 0

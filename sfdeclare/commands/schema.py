@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from typing import TextIO
 
-from sfdeclare.schemas import load_schema
-
-SCHEMAS = ("sfdeclare", "plan", "report", "drift")
+from sfdeclare import schemas
 
 
-def run(name: str, *, out: TextIO) -> int:
-    out.write(json.dumps(load_schema(name), indent=2, ensure_ascii=False) + "\n")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", nargs="?", default="sfdeclare", choices=schemas.NAMES)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    out.write(json.dumps(schemas.load(args.name), indent=2, ensure_ascii=False) + "\n")
     return 0

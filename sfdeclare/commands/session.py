@@ -27,11 +27,9 @@ def use_color(stream: TextIO, env: Mapping[str, str]) -> bool:
     return bool(isatty and isatty()) and "NO_COLOR" not in env
 
 
-def write_diagnostics(
-    diagnostics: Sequence[Diagnostic], err: TextIO, *, seen: set[str] | None = None
-) -> None:
+def write_diagnostics(diagnostics: Sequence[Diagnostic], err: TextIO) -> None:
     """Warnings (and errors) on stderr, each once, ``file:line:col: severity: message (path)``."""
-    seen = set() if seen is None else seen
+    seen: set[str] = set()
     for d in diagnostics:
         text = str(d)
         if text not in seen:

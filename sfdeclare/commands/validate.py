@@ -8,52 +8,37 @@ text: each diagnostic on stderr as ``file:line:col: severity: message ($.json.pa
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections.abc import Sequence
 from typing import TextIO
 
 from sfdeclare.config.loader import expand_paths, load_declaration
-from sfdeclare.errors import ConfigError, Diagnostic
+from sfdeclare.errors import ConfigError, Diagnostic, SfdeclareError
+from sfdeclare.render.annotations import diagnostic_annotation
+from sfdeclare.render.common import plural
 
 FORMATS = ("text", "json", "github")
+NAME_IN_ANNOTATIONS = "sfdeclare validate"
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="+", metavar="PATH")
+    parser.add_argument("--format", choices=FORMATS, default="text")
+    parser.set_defaults(run=run)
 
 
 def _summary(diagnostics: Sequence[Diagnostic], files: int) -> str:
     errors = sum(1 for d in diagnostics if d.severity == "error")
     warnings = len(diagnostics) - errors
-    return f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')} in {_plural(files, 'file')}"
+    return f"{plural(errors, 'error')}, {plural(warnings, 'warning')} in {plural(files, 'file')}"
 
 
-def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
-def github_annotation(diagnostic: Diagnostic) -> str:
-    """One GitHub Actions workflow command for a diagnostic."""
-    where = diagnostic.location
-    message = diagnostic.message
-    properties = ""
-    if where is not None:
-        properties = (
-            f" file={_escape_property(where.file)},line={where.line},col={where.column},"
-            f"title={_escape_property('sfdeclare validate')}"
-        )
-        if where.path not in ("", "$"):
-            message = f"{message} ({where.path})"
-    return f"::{diagnostic.severity}{properties}::{_escape_data(message)}"
-
-
-def run(paths: Sequence[str], *, fmt: str, out: TextIO, err: TextIO) -> int:
+def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    paths: Sequence[str] = args.paths
+    fmt: str = args.format
     if fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r}")
+        raise SfdeclareError(f"unknown format {fmt!r} (expected {', '.join(FORMATS)})")
     files, _ = expand_paths(paths)
     try:
         declaration = load_declaration(paths)
@@ -65,8 +50,8 @@ def run(paths: Sequence[str], *, fmt: str, out: TextIO, err: TextIO) -> int:
         diagnostics = declaration.diagnostics
         valid = True
         counts = (
-            f"{_plural(len(declaration.policies), 'policy').replace('policys', 'policies')}, "
-            f"{_plural(len(declaration.applications), 'application')}"
+            f"{plural(len(declaration.policies), 'policy', 'policies')}, "
+            f"{plural(len(declaration.applications), 'application')}"
         )
     summary = _summary(diagnostics, len(files))
     if fmt == "json":
@@ -80,7 +65,7 @@ def run(paths: Sequence[str], *, fmt: str, out: TextIO, err: TextIO) -> int:
         out.write(json.dumps(document, indent=2) + "\n")
     elif fmt == "github":
         for diagnostic in diagnostics:
-            out.write(github_annotation(diagnostic) + "\n")
+            out.write(diagnostic_annotation(diagnostic, title=NAME_IN_ANNOTATIONS, with_path=True) + "\n")
         out.write(("valid: " if valid else "invalid: ") + summary + "\n")
     else:
         for diagnostic in diagnostics:

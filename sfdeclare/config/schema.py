@@ -12,12 +12,12 @@ import functools
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 import jsonschema
 from jsonschema.exceptions import ValidationError, best_match
 
+from sfdeclare import schemas
 from sfdeclare.errors import Diagnostic
 from sfdeclare.model.declaration import SECRET_FIELDS
 from sfdeclare.safeyaml.reader import Path, Source
@@ -32,14 +32,6 @@ _TYPE_NAMES = {
     "null": "null",
 }
 _DISCRIMINATORS = ("StorageKind", "ScheduleKind")
-
-
-@functools.cache
-def schema() -> Mapping[str, Any]:
-    """The configuration's JSON schema, as shipped in the package."""
-    text = resources.files("sfdeclare").joinpath("schemas/sfdeclare.schema.json").read_text(encoding="utf-8")
-    loaded: dict[str, Any] = json.loads(text)
-    return loaded
 
 
 def _inline(node: Any, defs: Mapping[str, Any]) -> Any:
@@ -66,7 +58,8 @@ class _Validators:
 
 @functools.cache
 def _validators() -> _Validators:
-    flat = _inline(schema(), schema()["$defs"])
+    schema = schemas.load("sfdeclare")
+    flat = _inline(schema, schema["$defs"])
     application = dict(flat["properties"]["applications"]["additionalProperties"])
     service = application["properties"]["services"]["additionalProperties"]
     application["properties"] = {
@@ -128,7 +121,7 @@ def _suggest(word: str, choices: list[str]) -> str:
 def _kinds_by_field() -> Mapping[str, tuple[str, ...]]:
     """Which StorageKind / ScheduleKind branches define each field (from the branches' titles)."""
     found: dict[str, list[str]] = {}
-    for definition in schema()["$defs"].values():
+    for definition in schemas.load("sfdeclare")["$defs"].values():
         title = definition.get("title", "")
         if title.startswith(_DISCRIMINATORS):
             for name in definition.get("properties", {}):

@@ -4,8 +4,7 @@ the answer is damaged the way a misbehaving proxy or a dying server damages it."
 from __future__ import annotations
 
 from sfdeclare.emulator.app import Response
-
-CHAOS_MODES = ("invalid-json", "html-error", "wrong-shape", "truncated", "hang", "reset-mid-response")
+from sfdeclare.emulator.modes import CHAOS_MODES
 
 _HTML = (
     b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head>"

@@ -26,12 +26,12 @@ from typing import Any
 
 import jsonschema
 
+from sfdeclare import schemas
 from sfdeclare.engine.plan import Action, Change, EffectiveChange, Plan
 from sfdeclare.errors import Diagnostic, Location, PlanFileError
 from sfdeclare.model.addresses import AddressError, EntityRef, PolicyRef, parse_address
 from sfdeclare.model.inheritance import Effective
 from sfdeclare.model.scope import ReadScope
-from sfdeclare.schemas import load_schema
 from sfdeclare.servicefabric import routes
 from sfdeclare.servicefabric.policies import FieldChange
 from sfdeclare.servicefabric.routes import WireRequest
@@ -162,7 +162,7 @@ def from_document(data: Any, *, source: str = "<plan>") -> Plan:
             f"{source}: the plan file was altered after it was made (checksum mismatch): plan again"
         )
     error = jsonschema.exceptions.best_match(
-        jsonschema.Draft202012Validator(load_schema("plan")).iter_errors(data)
+        jsonschema.Draft202012Validator(schemas.load("plan")).iter_errors(data)
     )
     if error is not None:
         raise PlanFileError(

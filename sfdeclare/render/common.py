@@ -1,4 +1,5 @@
-"""Small helpers every renderer shares: how values, actions and entities are spelled for people."""
+"""Small helpers every view shares, free of any decision code: how values are spelled for people, counted
+nouns, terminal colours and Markdown table cells."""
 
 from __future__ import annotations
 
@@ -6,46 +7,7 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from sfdeclare.engine.plan import Action, Change
-
-SYMBOLS: dict[Action, str] = {
-    Action.CREATE_POLICY: "+",
-    Action.UPDATE_POLICY: "~",
-    Action.DELETE_POLICY: "-",
-    Action.ENABLE_BACKUP: "+",
-    Action.DISABLE_BACKUP: "-",
-    Action.SUSPEND_BACKUP: "||",
-    Action.RESUME_BACKUP: ">",
-}
-
-LEGEND = (
-    "Actions are marked:  + create / enable   ~ update / change policy   - disable / delete   "
-    "|| suspend   > resume   !! destructive"
-)
-
-
-def symbol(change: Change) -> str:
-    if change.action is Action.ENABLE_BACKUP and change.before is not None:
-        return "~"
-    return SYMBOLS[change.action]
-
-
-def verb(change: Change) -> str:
-    a = change.action
-    if a is Action.CREATE_POLICY:
-        return "will be created"
-    if a is Action.UPDATE_POLICY:
-        return "will be updated"
-    if a is Action.DELETE_POLICY:
-        return "will be deleted"
-    if a is Action.ENABLE_BACKUP:
-        return f"backup policy {change.before or '(none)'} -> {change.after}"
-    if a is Action.DISABLE_BACKUP:
-        text = f"backup policy {change.before} -> (none)"
-        return text + ", stored backups deleted" if change.destructive else text
-    if a is Action.SUSPEND_BACKUP:
-        return "backup will be suspended"
-    return "backup will be resumed"
+RED, GREEN, YELLOW, CYAN, BOLD, RESET = "\033[31m", "\033[32m", "\033[33m", "\033[36m", "\033[1m", "\033[0m"
 
 
 def value(v: Any) -> str:
@@ -66,13 +28,16 @@ def flatten(body: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, An
             yield path, item
 
 
-def detail_lines(change: Change) -> list[str]:
-    """The field lines under an action: every field of a new policy, the differing fields of an update."""
-    if change.action is Action.CREATE_POLICY and isinstance(change.after, Mapping):
-        return [f"{path} = {value(v)}" for path, v in flatten(change.after)]
-    if change.action is Action.UPDATE_POLICY:
-        lines = [f"{f.path}: {value(f.before)} -> {value(f.after)}" for f in change.fields]
-        if not change.fields:
-            lines.append("(no field differs: secrets are re-sent)")
-        return lines
-    return []
+def paint(text: str, code: str, color: bool) -> str:
+    """``text`` in an ANSI colour (``RED``, ``BOLD``, ...) when ``color``, else unchanged."""
+    return f"{code}{text}{RESET}" if color else text
+
+
+def cell(text: str) -> str:
+    """``text`` safe inside one Markdown table cell: pipes escaped, line breaks flattened."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``plural(1, "file")`` -> "1 file"; ``plural(2, "policy", "policies")`` -> "2 policies"."""
+    return f"{count} {word}" if count == 1 else f"{count} {many or word + 's'}"

@@ -8,7 +8,7 @@ from typing import Any
 
 from sfdeclare import __version__
 from sfdeclare.engine.drift import CLASS_TITLES, CLASSES, DriftItem, DriftReport
-from sfdeclare.render.common import value
+from sfdeclare.render.common import BOLD, CYAN, RED, YELLOW, cell, paint, value
 from sfdeclare.render.summaries import coverage_line, drift_line
 
 FORMAT_VERSION = 1
@@ -19,8 +19,7 @@ LEGEND = (
     "Drift is marked:  ~ changed   - missing on the cluster   ? unmanaged (nothing declares it)   "
     "|| suspended out of band"
 )
-_RED, _YELLOW, _CYAN, _BOLD, _RESET = "\033[31m", "\033[33m", "\033[36m", "\033[1m", "\033[0m"
-_COLORS = {"changed": _YELLOW, "missing": _RED, "unmanaged": _CYAN, "suspended_out_of_band": _YELLOW}
+_COLORS = {"changed": YELLOW, "missing": RED, "unmanaged": CYAN, "suspended_out_of_band": YELLOW}
 
 
 # --- JSON ----------------------------------------------------------------------------------------------------
@@ -78,15 +77,11 @@ def drift_to_json(report: DriftReport) -> dict[str, Any]:
     }
 
 
-def render_json(report: DriftReport) -> str:
+def render_json(report: DriftReport, *, color: bool = False) -> str:
     return json.dumps(drift_to_json(report), indent=2, ensure_ascii=False) + "\n"
 
 
 # --- text ----------------------------------------------------------------------------------------------------
-
-
-def _paint(text: str, code: str, color: bool) -> str:
-    return f"{code}{text}{_RESET}" if color else text
 
 
 def _detail_lines(item: DriftItem) -> list[str]:
@@ -103,39 +98,35 @@ def render_text(report: DriftReport, *, color: bool = False) -> str:
             items = report.by_class(drift_class)
             if not items:
                 continue
-            lines.append(_paint(f"{CLASS_TITLES[drift_class]} ({len(items)}):", _BOLD, color))
+            lines.append(paint(f"{CLASS_TITLES[drift_class]} ({len(items)}):", BOLD, color))
             for item in items:
                 head = f"  {MARKS[drift_class]} {item.address}: {item.message}"
                 if item.location is not None:
                     head += f" ({item.location})"
-                lines.append(_paint(head, _COLORS[drift_class], color))
+                lines.append(paint(head, _COLORS[drift_class], color))
                 lines.extend(f"      {line}" for line in _detail_lines(item))
             lines.append("")
     lines.append(coverage_line(report.coverage))
-    lines.append(_paint(drift_line(report), _BOLD, color))
+    lines.append(paint(drift_line(report), BOLD, color))
     return "\n".join(lines) + "\n"
 
 
 # --- Markdown ------------------------------------------------------------------------------------------------
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def _code(v: Any) -> str:
     if v is None:
         return ""
-    return f"`{_cell(v if isinstance(v, str) else value(v))}`"
+    return f"`{cell(v if isinstance(v, str) else value(v))}`"
 
 
 def _header(report: DriftReport) -> list[str]:
     lines = ["### sfdeclare drift", ""]
-    where = f" on `{_cell(report.endpoint)}`" if report.endpoint else ""
+    where = f" on `{cell(report.endpoint)}`" if report.endpoint else ""
     lines += [f"**{drift_line(report)}**{where}", ""]
     if report.has_errors:
         lines += ["> [!CAUTION]", "> The configuration has errors against this cluster:"]
-        lines += [f"> - {_cell(str(d))}" for d in report.diagnostics if d.severity == "error"][:20]
+        lines += [f"> - {cell(str(d))}" for d in report.diagnostics if d.severity == "error"][:20]
         lines.append("")
     if report.items:
         counts = report.counts()
@@ -148,7 +139,7 @@ def _header(report: DriftReport) -> list[str]:
             "them, or remove them on the cluster._",
             "",
         ]
-    lines += [f"_{_cell(coverage_line(report.coverage))}_", ""]
+    lines += [f"_{cell(coverage_line(report.coverage))}_", ""]
     return lines
 
 
@@ -164,19 +155,19 @@ def _block(report: DriftReport, drift_class: str) -> list[str]:
         "|---|---|---|---|---|",
     ]
     for item in items:
-        what = _cell(item.message)
-        details = [_cell(line) for line in _detail_lines(item)]
+        what = cell(item.message)
+        details = [cell(line) for line in _detail_lines(item)]
         if details:
             what += "<br>" + "<br>".join(details)
         declared = _code(item.declared) if item.subject in ("mapping", "suspension") else ""
         live = _code(item.live) if item.subject in ("mapping", "suspension") else ""
-        where = f"`{_cell(str(item.location))}`" if item.location else ""
-        lines.append(f"| `{_cell(item.address)}` | {what} | {declared} | {live} | {where} |")
+        where = f"`{cell(str(item.location))}`" if item.location else ""
+        lines.append(f"| `{cell(item.address)}` | {what} | {declared} | {live} | {where} |")
     lines += ["", "</details>", ""]
     return lines
 
 
-def render_markdown(report: DriftReport, *, limit: int = GITHUB_ISSUE_LIMIT) -> str:
+def render_markdown(report: DriftReport, *, color: bool = False, limit: int = GITHUB_ISSUE_LIMIT) -> str:
     """Markdown for an issue body; past ``limit`` characters only the summary and a pointer remain."""
     lines = _header(report)
     for drift_class in CLASSES:
@@ -191,11 +182,3 @@ def render_markdown(report: DriftReport, *, limit: int = GITHUB_ISSUE_LIMIT) -> 
         "",
     ]
     return "\n".join(short)
-
-
-def render(report: DriftReport, fmt: str, *, color: bool = False) -> str:
-    if fmt == "json":
-        return render_json(report)
-    if fmt == "markdown":
-        return render_markdown(report)
-    return render_text(report, color=color)

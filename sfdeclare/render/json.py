@@ -7,5 +7,5 @@ from sfdeclare.engine.plan import Plan
 from sfdeclare.render.summaries import plan_line
 
 
-def render_plan(plan: Plan) -> str:
+def render_plan(plan: Plan, *, color: bool = False) -> str:
     return planfile.dump(plan, plan_line(plan))

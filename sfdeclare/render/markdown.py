@@ -5,16 +5,13 @@ from __future__ import annotations
 from collections import Counter
 
 from sfdeclare.engine.plan import Change, Plan
-from sfdeclare.render.common import detail_lines, symbol, verb
+from sfdeclare.render.changes import detail_lines, symbol, verb
+from sfdeclare.render.common import cell, plural
 from sfdeclare.render.summaries import plan_line
 
 GITHUB_COMMENT_LIMIT = 65_536
 # Room for what a pipeline wraps around the plan (a sticky-comment marker, a heading, a footer).
 DEFAULT_LIMIT = GITHUB_COMMENT_LIMIT - 4_096
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def _header(plan: Plan) -> list[str]:
@@ -25,7 +22,7 @@ def _header(plan: Plan) -> list[str]:
             "> [!WARNING]",
             f"> {len(destructive)} destructive action(s): applying needs `--allow-destructive`.",
         ]
-        lines += [f"> - `{c.address}` {_cell(verb(c))}" for c in destructive[:20]]
+        lines += [f"> - `{c.address}` {cell(verb(c))}" for c in destructive[:20]]
         if len(destructive) > 20:
             lines.append(f"> - ... and {len(destructive) - 20} more")
         lines.append("")
@@ -41,20 +38,20 @@ def _header(plan: Plan) -> list[str]:
 
 def _block(title: str, changes: list[Change]) -> list[str]:
     lines = [
-        f"<details><summary>{title} ({len(changes)} action{'s' if len(changes) != 1 else ''})</summary>",
+        f"<details><summary>{title} ({plural(len(changes), 'action')})</summary>",
         "",
     ]
     lines += ["| | address | change | reason |", "|---|---|---|---|"]
     for c in changes:
         mark = "!!" if c.destructive else symbol(c)
-        detail = "<br>".join(_cell(line) for line in detail_lines(c))
-        change = _cell(verb(c)) + (f"<br>{detail}" if detail else "")
-        lines.append(f"| `{mark}` | `{_cell(c.address)}` | {change} | {_cell(c.reason)} |")
+        detail = "<br>".join(cell(line) for line in detail_lines(c))
+        change = cell(verb(c)) + (f"<br>{detail}" if detail else "")
+        lines.append(f"| `{mark}` | `{cell(c.address)}` | {change} | {cell(c.reason)} |")
     lines += ["", "</details>", ""]
     return lines
 
 
-def render_plan(plan: Plan, *, limit: int = DEFAULT_LIMIT) -> str:
+def render_plan(plan: Plan, *, color: bool = False, limit: int = DEFAULT_LIMIT) -> str:
     """Markdown for a PR comment; past ``limit`` characters only the summary and a pointer remain."""
     lines = _header(plan)
     if plan.empty:

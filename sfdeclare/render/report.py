@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 from xml.etree import ElementTree as ET
 
 from sfdeclare.engine.applier import ActionResult, ApplyResult
 from sfdeclare.engine.plan import Change, Plan
+from sfdeclare.render.common import cell
 from sfdeclare.render.summaries import apply_line
 
 REPORT_FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ApplyReport:
+    """What an apply did: the plan it ran, every action's result, and the convergence check (``converged``
+    is None when it was not checked; ``remainder`` is what a fresh plan still wanted)."""
+
+    plan: Plan
+    result: ApplyResult
+    converged: bool | None
+    remainder: tuple[Change, ...] = ()
 
 
 def _result_json(r: ActionResult) -> dict[str, Any]:
@@ -30,9 +43,8 @@ def _result_json(r: ActionResult) -> dict[str, Any]:
     }
 
 
-def report_json(
-    plan: Plan, result: ApplyResult, *, converged: bool | None, remainder: tuple[Change, ...]
-) -> dict[str, Any]:
+def report_json(report: ApplyReport) -> dict[str, Any]:
+    plan, result, converged, remainder = report.plan, report.result, report.converged, report.remainder
     done = {r.change.id for r in result.results}
     return {
         "format_version": REPORT_FORMAT_VERSION,
@@ -55,15 +67,12 @@ def report_json(
     }
 
 
-def render_json(
-    plan: Plan, result: ApplyResult, *, converged: bool | None, remainder: tuple[Change, ...]
-) -> str:
-    return json.dumps(report_json(plan, result, converged=converged, remainder=remainder), indent=2) + "\n"
+def render_json(report: ApplyReport, *, color: bool = False) -> str:
+    return json.dumps(report_json(report), indent=2) + "\n"
 
 
-def render_junit(
-    plan: Plan, result: ApplyResult, *, converged: bool | None, remainder: tuple[Change, ...]
-) -> str:
+def render_junit(report: ApplyReport, *, color: bool = False) -> str:
+    plan, result, converged, remainder = report.plan, report.result, report.converged, report.remainder
     suite = ET.Element(
         "testsuite",
         name="sfdeclare apply",
@@ -99,13 +108,8 @@ def render_junit(
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def render_markdown(
-    plan: Plan, result: ApplyResult, *, converged: bool | None, remainder: tuple[Change, ...]
-) -> str:
+def render_markdown(report: ApplyReport, *, color: bool = False) -> str:
+    result, converged, remainder = report.result, report.converged, report.remainder
     lines = ["### sfdeclare apply", "", f"**{apply_line(result)}**", ""]
     if converged is False:
         lines += ["> [!WARNING]", f"> Not converged: {len(remainder)} action(s) remain after apply.", ""]
@@ -115,7 +119,7 @@ def render_markdown(
         for r in failed:
             detail = f"{r.code}: {r.message}" if r.status == "failed" else f"waited for `{r.waited_for}`"
             lines.append(
-                f"| {r.status} | `{_cell(r.change.address)}` | `{r.change.action.value}` | {_cell(detail)} |"
+                f"| {r.status} | `{cell(r.change.address)}` | `{r.change.action.value}` | {cell(detail)} |"
             )
         lines.append("")
     lines += [
@@ -125,11 +129,8 @@ def render_markdown(
         "|---|---|---|---:|",
     ]
     lines += [
-        f"| {r.status} | `{_cell(r.change.address)}` | `{r.change.action.value}` | {r.attempts} |"
+        f"| {r.status} | `{cell(r.change.address)}` | `{r.change.action.value}` | {r.attempts} |"
         for r in result.results
     ]
     lines += ["", "</details>", ""]
     return "\n".join(lines)
-
-
-RENDERERS = {"json": render_json, "junit": render_junit, "markdown": render_markdown}

@@ -9,10 +9,7 @@ from sfdeclare.engine.coverage import Coverage, ServiceCoverage
 from sfdeclare.engine.drift import DriftReport
 from sfdeclare.engine.plan import Plan
 from sfdeclare.model.inheritance import Effective
-
-
-def _plural(n: int, one: str, many: str) -> str:
-    return one if n == 1 else many
+from sfdeclare.render.common import plural
 
 
 def plan_line(plan: Plan) -> str:
@@ -21,19 +18,18 @@ def plan_line(plan: Plan) -> str:
         return "No changes. The cluster matches the configuration."
     s = plan.summary()
     parts = [
-        f"{s['create_policy']} {_plural(s['create_policy'], 'policy', 'policies')} to create",
+        f"{plural(s['create_policy'], 'policy', 'policies')} to create",
         f"{s['update_policy']} to update",
         f"{s['delete_policy']} to delete",
-        f"{s['enable_backup']} {_plural(s['enable_backup'], 'backup', 'backups')} to enable",
+        f"{plural(s['enable_backup'], 'backup')} to enable",
         f"{s['disable_backup']} to disable",
         f"{s['suspend_backup']} to suspend",
         f"{s['resume_backup']} to resume",
     ]
     line = "Plan: " + ", ".join(parts) + "."
     line += (
-        f" Effective policy changes for {plan.services_changed} "
-        f"{_plural(plan.services_changed, 'service', 'services')} and {plan.partitions_changed} known "
-        f"{_plural(plan.partitions_changed, 'partition', 'partitions')}."
+        f" Effective policy changes for {plural(plan.services_changed, 'service')} and "
+        f"{plural(plan.partitions_changed, 'known partition')}."
     )
     if s["destructive"]:
         line += f" {s['destructive']} destructive."

@@ -1,4 +1,4 @@
-"""The JSON schemas the package ships (identical copies of the repository's schemas/ folder)."""
+"""The JSON schemas the package ships (identical copies of the repository's schemas/ folder), loaded once."""
 
 from __future__ import annotations
 
@@ -7,10 +7,16 @@ import json
 from importlib import resources
 from typing import Any
 
+from sfdeclare.errors import SfdeclareError
+
+NAMES = ("sfdeclare", "plan", "report", "drift")
+
 
 @functools.cache
-def load_schema(name: str) -> dict[str, Any]:
-    """``load_schema("plan")`` -> the parsed ``schemas/plan.schema.json``."""
+def load(name: str) -> dict[str, Any]:
+    """``load("plan")`` -> the parsed ``schemas/plan.schema.json``; an unknown name is a one-line error."""
+    if name not in NAMES:
+        raise SfdeclareError(f"unknown schema {name!r} (expected one of: {', '.join(NAMES)})")
     text = resources.files("sfdeclare").joinpath(f"schemas/{name}.schema.json").read_text(encoding="utf-8")
     data: dict[str, Any] = json.loads(text)
     return data

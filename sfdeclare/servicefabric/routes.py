@@ -18,6 +18,7 @@ from urllib.parse import quote, unquote
 
 from sfdeclare.model.addresses import EntityRef, PolicyRef
 from sfdeclare.model.declaration import ClusterSettings
+from sfdeclare.model.trees import plain
 
 FABRIC_PREFIX = "fabric:/"
 
@@ -44,7 +45,7 @@ class WireRequest:
             "method": self.method,
             "path": self.path,
             "query": dict(self.query),
-            "body": _plain(self.body) if self.body is not None else None,
+            "body": plain(self.body) if self.body is not None else None,
             "operation": self.operation,
         }
 
@@ -94,14 +95,6 @@ def _numeric_version_at_least(version: str, minimum: float) -> bool:
         return float(version) >= minimum
     except ValueError:
         return False
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
 
 
 # --- ids and quoting ---------------------------------------------------------------------------------------

@@ -1,0 +1,59 @@
+"""One registry per kind of document, each renderer with one signature: ``renderer(document, *, color) -> str``.
+
+``plan`` (text, json, markdown, github), ``drift`` (text, json, markdown) and the apply ``report`` (json, junit,
+markdown). Commands build their ``--format`` choices from these and render through them, so an unknown format
+is the same one-line error everywhere. ``color`` only matters to the text views; the others ignore it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
+
+from sfdeclare.engine.drift import DriftReport
+from sfdeclare.engine.plan import Plan
+from sfdeclare.errors import SfdeclareError
+from sfdeclare.render import drift, github, json, markdown, report, text
+from sfdeclare.render.report import ApplyReport
+
+_Doc = TypeVar("_Doc", contravariant=True)
+D = TypeVar("D")
+
+
+class Renderer(Protocol[_Doc]):
+    def __call__(self, document: _Doc, /, *, color: bool = False) -> str: ...
+
+
+@dataclass(frozen=True)
+class Formats(Generic[D]):
+    renderers: Mapping[str, Renderer[D]]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self.renderers)
+
+    def check(self, fmt: str) -> None:
+        """Refuse an unknown format before any work is done (one line, naming the known ones)."""
+        if fmt not in self.renderers:
+            raise SfdeclareError(f"unknown format {fmt!r} (expected {', '.join(self.names)})")
+
+    def render(self, fmt: str, document: D, *, color: bool = False) -> str:
+        self.check(fmt)
+        return self.renderers[fmt](document, color=color)
+
+
+PLAN: Formats[Plan] = Formats(
+    {
+        "text": text.render_plan,
+        "json": json.render_plan,
+        "markdown": markdown.render_plan,
+        "github": github.render_plan,
+    }
+)
+DRIFT: Formats[DriftReport] = Formats(
+    {"text": drift.render_text, "json": drift.render_json, "markdown": drift.render_markdown}
+)
+REPORT: Formats[ApplyReport] = Formats(
+    {"json": report.render_json, "junit": report.render_junit, "markdown": report.render_markdown}
+)
