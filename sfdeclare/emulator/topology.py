@@ -13,10 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
 from sfdeclare.emulator.storage_topology import StorageSection, parse_storage
 from sfdeclare.errors import ConfigError, Diagnostic, Location
+from sfdeclare.safeyaml.reader import load_file
 
 SERVICE_KINDS = ("Stateful", "Stateless")
 PARTITION_KINDS = ("Singleton", "Int64Range", "Named")
@@ -24,7 +23,6 @@ INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 MAX_PARTITIONS_PER_SERVICE = 10_000
 _ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://sfdeclare/emulator/partitions")
-_PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq")}
 _BAD_NAME_CHARS = re.compile(r"[~$?#%\\\s\x00-\x1f]")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -84,108 +82,28 @@ def int64_ranges(count: int) -> list[tuple[int, int]]:
 
 
 def load_topology(path: str) -> Topology:
-    """Read a topology file (YAML or JSON). Raises ConfigError carrying every problem found."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-    except OSError as exc:
-        raise ConfigError([Diagnostic("error", f"cannot read topology file: {exc.strerror}", None)]) from None
-    except UnicodeDecodeError:
-        raise ConfigError([Diagnostic("error", f"{path}: topology file is not UTF-8 text", None)]) from None
+    """Read a topology file (YAML or JSON). Raises ConfigError carrying every problem found.
+
+    The file goes through the same hardened reader as configuration files (size and alias bounds, no tags,
+    no duplicate keys, line marks); a JSON file is first tried with the json module, which is many times
+    faster on large generated topologies, and re-read for its line marks only when it has problems."""
     if path.lower().endswith(".json"):
-        # Fast path for large generated topologies: the json module, and YAML's line-keeping parser
-        # (slower by far) only to place the errors of a file that has some.
         try:
-            data = json.loads(text)
-        except ValueError as exc:
-            line, col = getattr(exc, "lineno", 1), getattr(exc, "colno", 1)
-            message = getattr(exc, "msg", str(exc))
-            raise ConfigError(
-                [Diagnostic("error", f"invalid JSON: {message}", Location(path, line, col))]
-            ) from None
-        try:
+            with open(path, encoding="utf-8") as handle:
+                data = json.load(handle)
             return _build(data, path, lambda p: None)
-        except ConfigError:
+        except (OSError, ValueError, ConfigError):
             pass
-    data, marks = _parse(text, path)
-    return _build(data, path, lambda p: marks.get(p))
+    source, problems = load_file(path, top_level="applications:, storage:", empty_ok=True)
+    if source is None or any(d.severity == "error" for d in problems):
+        raise ConfigError(problems)
+    marks = {source.path_text(where): mark for where, mark in source.value_marks.items()}
+    return _build(source.data, path, marks.get)
 
 
 def topology_from_dict(data: dict[str, Any], source: str) -> Topology:
     """Build a topology from plain data (tests, tools); errors point at ``source`` and the JSON path."""
     return _build(data, source, lambda p: None)
-
-
-# libyaml keeps marks too and is many times faster; both construct only plain YAML types.
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-MAX_DEPTH = 64
-
-
-def _parse(text: str, path: str) -> tuple[Any, dict[str, tuple[int, int]]]:
-    loader = _Loader(text)
-    try:
-        try:
-            root = loader.get_single_node()
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-            problem = exc.problem or str(exc)
-            raise ConfigError(
-                [Diagnostic("error", f"invalid YAML: {problem}", Location(path, line, col))]
-            ) from None
-        except yaml.YAMLError as exc:
-            raise ConfigError([Diagnostic("error", f"invalid YAML: {exc}", Location(path, 1, 1))]) from None
-        except RecursionError:
-            raise ConfigError(
-                [
-                    Diagnostic(
-                        "error", f"the topology nests deeper than {MAX_DEPTH} levels", Location(path, 1, 1)
-                    )
-                ]
-            ) from None
-        marks: dict[str, tuple[int, int]] = {}
-        seen: set[int] = set()
-
-        def fail(node: yaml.Node, where: str, message: str) -> ConfigError:
-            return ConfigError([Diagnostic("error", message, _at(path, node, where))])
-
-        def walk(node: yaml.Node, where: str, depth: int = 0) -> Any:
-            if depth > MAX_DEPTH:
-                raise fail(node, where, f"the topology nests deeper than {MAX_DEPTH} levels")
-            if id(node) in seen:
-                raise fail(node, where, "YAML aliases are not supported in a topology")
-            seen.add(id(node))
-            marks[where] = (node.start_mark.line + 1, node.start_mark.column + 1)
-            if node.tag not in _PLAIN_TAGS:
-                raise fail(node, where, f"unsupported YAML tag {node.tag}")
-            if isinstance(node, yaml.MappingNode):
-                out: dict[str, Any] = {}
-                for key_node, value_node in node.value:
-                    key = walk(key_node, where, depth + 1)
-                    if not isinstance(key, str):
-                        raise fail(key_node, where, "mapping keys must be strings")
-                    if key in out:
-                        raise fail(key_node, where, f"duplicate key '{key}'")
-                    out[key] = walk(value_node, f"{where}.{key}", depth + 1)
-                marks[where] = (node.start_mark.line + 1, node.start_mark.column + 1)
-                return out
-            if isinstance(node, yaml.SequenceNode):
-                return [walk(item, f"{where}[{i}]", depth + 1) for i, item in enumerate(node.value)]
-            try:
-                return loader.construct_object(node, deep=True)
-            except yaml.YAMLError as exc:
-                raise fail(node, where, f"invalid value: {exc}") from None
-
-        data = {} if root is None else walk(root, "$")
-        return data, marks
-    finally:
-        loader.dispose()
-
-
-def _at(path: str, node: yaml.Node, where: str) -> Location:
-    return Location(path, node.start_mark.line + 1, node.start_mark.column + 1, where)
 
 
 class _Checker:

@@ -368,8 +368,16 @@ def _read_text(path: str, display: str) -> tuple[str | None, Diagnostic | None]:
         )
 
 
-def parse_text(text: str, display: str) -> tuple[Source | None, list[Diagnostic]]:
-    """Build a Source from YAML text; None (with the reason) when it cannot be read at all."""
+CONFIG_KEYS = "version:, policies:, applications:, ..."
+
+
+def parse_text(
+    text: str, display: str, *, top_level: str = CONFIG_KEYS, empty_ok: bool = False
+) -> tuple[Source | None, list[Diagnostic]]:
+    """Build a Source from YAML text; None (with the reason) when it cannot be read at all.
+
+    ``top_level`` names the keys a document of this kind starts with (for the message when it is not a
+    mapping); ``empty_ok`` reads an empty document as an empty mapping instead of refusing it."""
     builder = _Builder(display)
     loader = _Loader(text)
     try:
@@ -395,6 +403,8 @@ def parse_text(text: str, display: str) -> tuple[Source | None, list[Diagnostic]
         return None, [Diagnostic("error", f"YAML syntax error: {reason}", Location(display, line, column))]
     finally:
         loader.dispose()
+    if (not builder.has_root or builder.root is None) and empty_ok:
+        return Source(display, {}), builder.diagnostics
     if not builder.has_root or builder.root is None:
         return None, [
             Diagnostic("error", "the file is empty (write at least `version: 1`)", Location(display, 1, 1))
@@ -405,18 +415,20 @@ def parse_text(text: str, display: str) -> tuple[Source | None, list[Diagnostic]
             *builder.diagnostics,
             Diagnostic(
                 "error",
-                "the top level must be a mapping (version:, policies:, applications:, ...)",
+                f"the top level must be a mapping ({top_level})",
                 Location(display, *where),
             ),
         ]
     return Source(display, builder.root, builder.marks, builder.key_marks), builder.diagnostics
 
 
-def load_file(path: str, display: str | None = None) -> tuple[Source | None, list[Diagnostic]]:
+def load_file(
+    path: str, display: str | None = None, *, top_level: str = CONFIG_KEYS, empty_ok: bool = False
+) -> tuple[Source | None, list[Diagnostic]]:
     """Read and parse one file: size, encoding and YAML checks first, without running any YAML tag."""
     shown = display if display is not None else path
     text, problem = _read_text(path, shown)
     if text is None:
         assert problem is not None
         return None, [problem]
-    return parse_text(text, shown)
+    return parse_text(text, shown, top_level=top_level, empty_ok=empty_ok)

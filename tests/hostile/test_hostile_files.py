@@ -151,19 +151,15 @@ CONFIGS: dict[str, Case] = {
 }
 
 TOPOLOGIES: dict[str, tuple[str, int | None, str | None]] = {
-    "topology-billion-laughs.yaml": ("YAML aliases are not supported in a topology", 1, None),
+    "topology-billion-laughs.yaml": ("aliases in the file expand to more than", 6, None),
     "topology-deep-block-nesting.yaml": ("nest", 1, None),
     "topology-deep-nesting.yaml": ("exceeded maximum nesting depth", 1, None),
     "topology-duplicate-keys.yaml": ("duplicate key 'name'", 3, None),
     "topology-huge-partition-count.yaml": ("a partition count must be between 1 and 10000", 6, None),
     "topology-name-with-tilde.yaml": ("must not contain whitespace or any of ~", 2, None),
-    "topology-not-a-mapping.json": ("a topology must be a mapping", 1, None),
-    "topology-unsafe-tag.yaml": (
-        "unsupported YAML tag tag:yaml.org,2002:python/object/apply:os.system",
-        2,
-        None,
-    ),
-    "topology-utf16.yaml": ("topology file is not UTF-8 text", None, None),
+    "topology-not-a-mapping.json": ("the top level must be a mapping (applications:, storage:)", 1, None),
+    "topology-unsafe-tag.yaml": ("YAML tag !!python/object/apply:os.system is not allowed", 2, None),
+    "topology-utf16.yaml": ("the file is not UTF-8 text", None, None),
 }
 
 ALTERED = "the plan file was altered after it was made (checksum mismatch)"
