@@ -16,10 +16,11 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from sfdeclare.cluster.client import read_state
+from sfdeclare.cluster.read import read_state
 from sfdeclare.commands.session import connect, resolve_values
 from sfdeclare.config.loader import load_declaration
 from sfdeclare.engine.planner import PlanOptions, plan
+from sfdeclare.model.scope import read_scope
 
 
 def measure(state: str, config: str, *, repeat: int = 3, parallelism: int = 16) -> dict[str, Any]:
@@ -31,7 +32,7 @@ def measure(state: str, config: str, *, repeat: int = 3, parallelism: int = 16) 
         endpoint, settings=declaration.cluster, base_dir=declaration.base_dir, parallelism=parallelism
     ) as c:
         started = time.perf_counter()
-        live = read_state(c, declaration, parallelism=parallelism)
+        live = read_state(c, read_scope(declaration), parallelism=parallelism)
         read_s = time.perf_counter() - started
     options = PlanOptions(endpoint=endpoint)
     resolved = resolve_values(declaration, os.environ)  # as `plan` does, before planning (no I/O in plan)

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
 from benchmarks.generate import app_name
-from sfdeclare.cluster.retry import ClusterRequestError, RetryPolicy
+from sfdeclare.cluster.retry import RetryPolicy
 from sfdeclare.commands.session import connect
+from sfdeclare.errors import ClusterRequestError
 from sfdeclare.servicefabric.routes import WireRequest
 
 

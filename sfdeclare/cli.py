@@ -2,8 +2,9 @@
 
 Every subcommand is a module in ``sfdeclare.commands`` with ``add_arguments(parser)`` (which also sets
 ``run``) and ``run(args, out, err) -> exit code``; this module only builds the parser from them and calls
-``args.run``. Here: expected errors -> one line on stderr and exit 1, Ctrl-C -> 130, anything else -> one line
-(the traceback only with ``--debug``).
+``args.run``; exit codes are named in errors.py. Here: expected errors -> one line on stderr and exit 1,
+Ctrl-C -> 130, anything else is a bug in sfdeclare -> one line saying so and how to report it, exit 3 (the
+traceback only with ``--debug``).
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ from typing import TextIO
 
 from sfdeclare import __version__
 from sfdeclare.commands.debug import DEBUG
-from sfdeclare.errors import DiagnosticsError, SfdeclareError
-
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_CHANGES = 2
-EXIT_INTERRUPTED = 130
-
+from sfdeclare.errors import (
+    EXIT_ERROR,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    DiagnosticsError,
+    SfdeclareError,
+)
 
 # name -> (module, help, epilog), in the order ``sfdeclare --help`` lists them. A command's module, and all it
 # imports, loads only when that command runs or shows its help: `sfdeclare validate` never loads the HTTP client.
@@ -33,23 +34,24 @@ COMMANDS: dict[str, tuple[str, str, str | None]] = {
     "validate": (
         "sfdeclare.commands.validate",
         "check configuration files offline",
-        "exit status: 0 valid (warnings allowed), 1 problems found",
+        "exit status: 0 valid (warnings allowed), 1 problems found, 3 internal error (a bug)",
     ),
     "plan": (
         "sfdeclare.commands.plan",
         "show what apply would change on the cluster, and why",
-        "exit status: 0 success, 1 error, 2 changes (only with --detailed-exitcode), 130 interrupted",
+        "exit status: 0 success, 1 error, 2 changes (only with --detailed-exitcode), 3 internal error (a bug), "
+        "130 interrupted",
     ),
     "apply": (
         "sfdeclare.commands.apply",
         "make the cluster match the configuration (or a reviewed plan file)",
         "exit status: 0 applied and converged (or nothing to do), 1 error, a failed action or not "
-        "converged (the report says what changed), 130 interrupted",
+        "converged (the report says what changed), 3 internal error (a bug), 130 interrupted",
     ),
     "drift": (
         "sfdeclare.commands.drift",
         "report where the cluster differs from the configuration",
-        "exit status: 0 no drift, 2 drift, 1 error; drift never changes the cluster",
+        "exit status: 0 no drift, 2 drift, 1 error, 3 internal error (a bug); drift never changes the cluster",
     ),
     "import": ("sfdeclare.commands.import_config", "write YAML for the live backup configuration", None),
     "explain": (
@@ -119,6 +121,15 @@ def report_error(exc: SfdeclareError, err: TextIO) -> None:
     )
 
 
+def internal_error_line(exc: BaseException) -> str:
+    """The one line for an exception no command expected: a bug in sfdeclare, and how to report it."""
+    what = " ".join(f"{type(exc).__name__}: {exc}".split())  # one line, whatever the exception says
+    return (
+        f"error: internal error: {what} -- this is a bug in sfdeclare {__version__}; please report it with the "
+        "command you ran and its output with --debug (which adds the traceback)"
+    )
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
@@ -145,8 +156,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     except Exception as exc:  # a bug: still one line, the traceback only on request
         if debug:
             traceback.print_exc(file=err)
-        err.write(f"error: internal error: {type(exc).__name__}: {exc} (run with --debug for details)\n")
-        return EXIT_ERROR
+        err.write(internal_error_line(exc) + "\n")
+        return EXIT_INTERNAL
     finally:
         DEBUG.reset(token)
 

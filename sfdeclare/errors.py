@@ -1,7 +1,21 @@
-"""The error tree and the Diagnostic value every command reports through.
+"""Every error class of sfdeclare, the exit codes, and the Diagnostic value every command reports through.
 
-Every error the CLI should turn into "exit 1 with one clear line" derives from SfdeclareError.
-Messages must never contain a secret value: raise with references (``${env:NAME}``), not values.
+The tree (every expected failure derives from SfdeclareError; the CLI prints it on one line and exits 1)::
+
+    SfdeclareError
+    ├── DiagnosticsError            carries every diagnostic found, each with its file:line
+    │   ├── ConfigError             the configuration (or another input file) is invalid
+    │   └── PlanError               the declaration cannot be planned against this cluster
+    ├── ClusterError                the cluster answered with an error, or could not be reached
+    │   └── ClusterRequestError     ... raised by one request, after its retries
+    ├── EndpointError               no usable endpoint (or proxy) to reach the cluster through
+    ├── TlsConfigError              cluster.tls cannot be used (a certificate, key or bundle)
+    ├── ApplyError                  apply refused to start, or stopped
+    └── EmulatorError               the emulator cannot start
+
+Anything else that escapes a command is a bug in sfdeclare: the CLI exits EXIT_INTERNAL with one line saying
+so (the traceback only with --debug). Messages must never contain a secret value: raise with references
+(``${env:NAME}``), not values.
 """
 
 from __future__ import annotations
@@ -10,6 +24,13 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 Severity = Literal["error", "warning"]
+
+# Exit codes, the same for every command (README.md, docs/ci.md).
+EXIT_OK = 0  # success; for plan --detailed-exitcode and drift: and nothing differs
+EXIT_ERROR = 1  # an expected failure (any SfdeclareError), or apply did not converge
+EXIT_CHANGES = 2  # plan --detailed-exitcode: changes to make; drift: the cluster differs
+EXIT_INTERNAL = 3  # a bug in sfdeclare (as pre-commit uses 3 for "unexpected error")
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 
 
 @dataclass(frozen=True)
@@ -105,6 +126,22 @@ class ClusterError(SfdeclareError):
         self.ambiguous = ambiguous
         detail = f"{status} {code}: " if status is not None and code else (f"{status}: " if status else "")
         super().__init__(f"{operation}: {detail}{message}")
+
+
+class ClusterRequestError(ClusterError):
+    """A ClusterError raised by one request (after its retries)."""
+
+
+class EndpointError(SfdeclareError):
+    """No endpoint, one that is not ``http(s)://host:port`` / ``emulator:PATH``, or a proxy that cannot be used."""
+
+
+class TlsConfigError(SfdeclareError):
+    """The TLS settings cannot be used (a missing or unreadable certificate, key or bundle)."""
+
+
+class EmulatorError(SfdeclareError):
+    """The emulator cannot start (bad options, unusable certificates, address in use)."""
 
 
 class PlanError(DiagnosticsError):

@@ -14,10 +14,11 @@ import httpx
 import pytest
 
 from sfdeclare.cli import main as cli_main
-from sfdeclare.cluster.client import read_state
+from sfdeclare.cluster.read import read_state
 from sfdeclare.config.loader import load_declaration
 from sfdeclare.emulator.state import init_state
 from sfdeclare.emulator.transport import EmulatorTransport
+from sfdeclare.model.scope import read_scope
 
 # benchmarks/ is not an installed package: import it from the repository root
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -47,7 +48,7 @@ class Cluster:
         self.transport.app.stats.reset()
         declaration = load_declaration([str(self.scenario.config)])
         with connect("http://emulator", transport=self.transport, parallelism=16) as client:
-            live = read_state(client, declaration, parallelism=16)
+            live = read_state(client, read_scope(declaration), parallelism=16)
         stats = self.transport.app.stats.snapshot()
         assert live.requests == stats["Total"]
         return stats

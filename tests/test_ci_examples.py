@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import yaml
 
-from sfdeclare import cli
+from sfdeclare import cli, errors
 from sfdeclare.commands import drift as drift_command
 from sfdeclare.emulator.state import init_state
 
@@ -282,8 +282,14 @@ def _codes_branched_on(script: str) -> set[int]:
 
 
 def test_the_recipes_branch_only_on_documented_exit_codes() -> None:
-    documented = {cli.EXIT_OK, cli.EXIT_ERROR, cli.EXIT_CHANGES, cli.EXIT_INTERRUPTED}
-    assert cli.EXIT_CHANGES == 2 and drift_command.EXIT_DRIFT == 2
+    documented = {
+        errors.EXIT_OK,
+        errors.EXIT_ERROR,
+        errors.EXIT_CHANGES,
+        errors.EXIT_INTERNAL,
+        errors.EXIT_INTERRUPTED,
+    }
+    assert errors.EXIT_CHANGES == 2 and drift_command.EXIT_DRIFT == 2
     plan_parser = _subparsers(cli.build_parser())["plan"]
     assert "exit 2 when there are changes" in plan_parser.format_help()
     for recipe, path in (("github", GITHUB), ("azure", AZURE), ("action", ACTION)):

@@ -119,12 +119,13 @@ def sfd(*args: str, stdin: str = "") -> Run:
 
 
 def live_mappings(endpoint: str) -> dict[EntityRef, str]:
-    from sfdeclare.cluster.client import read_state
+    from sfdeclare.cluster.read import read_state
     from sfdeclare.model.declaration import ApplicationDecl, Declaration
+    from sfdeclare.model.scope import read_scope
 
     with connect(endpoint) as client:
         d = Declaration(applications={"fabric:/CalcApp": ApplicationDecl("fabric:/CalcApp")})
-        return dict(read_state(client, d).mappings)
+        return dict(read_state(client, read_scope(d)).mappings)
 
 
 def test_plan_on_an_empty_cluster_then_apply_then_plan_is_empty(cluster: dict[str, Any]) -> None:

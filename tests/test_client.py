@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from sfdeclare.cluster.client import Client, Reply
-from sfdeclare.cluster.retry import ClusterRequestError, RetryPolicy
+from sfdeclare.cluster.retry import RetryPolicy
 from sfdeclare.commands.session import connect
-from sfdeclare.errors import ClusterError
+from sfdeclare.errors import ClusterError, ClusterRequestError
 from sfdeclare.model.addresses import EntityRef
 from sfdeclare.model.declaration import ClusterSettings, TlsSettings
 from sfdeclare.model.live import LiveApplication, LivePartition, LiveService

@@ -10,13 +10,14 @@ from typing import Any
 import httpx
 import pytest
 
-from sfdeclare.cluster.client import Client, read_state
-from sfdeclare.cluster.retry import ClusterRequestError, RetryPolicy
+from sfdeclare.cluster.client import Client
+from sfdeclare.cluster.read import read_state
+from sfdeclare.cluster.retry import RetryPolicy
 from sfdeclare.commands import session
 from sfdeclare.emulator.server import EmulatorServer
 from sfdeclare.emulator.state import init_state
 from sfdeclare.emulator.topology import derived_partition_id
-from sfdeclare.errors import ClusterError
+from sfdeclare.errors import ClusterError, ClusterRequestError
 from sfdeclare.model.addresses import EntityRef
 from sfdeclare.model.declaration import (
     ApplicationDecl,
@@ -28,6 +29,7 @@ from sfdeclare.model.declaration import (
     ServiceDecl,
 )
 from sfdeclare.model.live import LiveApplication
+from sfdeclare.model.scope import read_scope
 from sfdeclare.servicefabric.routes import WireRequest
 
 TOPOLOGY: dict[str, Any] = {
@@ -277,7 +279,7 @@ def test_read_state_request_count(endpoint: str) -> None:
         client.enable_backup(CALC, "daily")
         client.suspend_backup(CALC)
         before = client.requests
-        live = read_state(client, declaration, parallelism=4)
+        live = read_state(client, read_scope(declaration), parallelism=4)
         stats = emulator_stats(client)
     # 1 policy page + 3 x (services + config info) + partitions of CalcService; the served emulator pages
     # queries by 2, so CalcApp's 3 services and CalcService's 3 partitions take one more page each

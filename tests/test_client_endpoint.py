@@ -4,8 +4,8 @@ import os
 
 import pytest
 
-from sfdeclare.cluster.endpoint import EndpointError, parse_endpoint, resolve_endpoint
-from sfdeclare.errors import ConfigError
+from sfdeclare.cluster.endpoint import parse_endpoint, resolve_endpoint
+from sfdeclare.errors import ConfigError, EndpointError
 from sfdeclare.model.declaration import ClusterSettings
 
 CONFIGURED = ClusterSettings(endpoint="https://config:19080")

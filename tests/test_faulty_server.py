@@ -26,6 +26,7 @@ from sfdeclare.model.declaration import ClusterSettings
 POLICIES = "/BackupRestore/BackupPolicies"
 QUICK = RetryPolicy(max_attempts=2, base_delay=0.01, total_timeout=5)
 ONCE = RetryPolicy(max_attempts=1)  # where each attempt waits out the timeout
+# The cluster is told timeout=1 (whole seconds, its own budget); the client waits 0.2 s for a silent one.
 
 TOPOLOGY = "applications:\n" + "".join(
     f"  - name: fabric:/App{a}\n    services:\n      - {{name: fabric:/App{a}/Store, kind: Stateful, partitions: 1}}\n"
@@ -162,12 +163,13 @@ def test_apply_reports_exactly_what_was_and_was_not_done_then_converges(emulator
 def test_a_cluster_that_never_answers_times_out_within_the_client_timeout(emulator: EmulatorServer) -> None:
     with (
         FaultyServer(emulator.url, [Rule("POST", "/$/Create", "silent")]) as chaos,
-        connect(chaos.url, timeout=1, retry=ONCE) as client,
+        connect(chaos.url, timeout=1, wait=0.2, retry=ONCE) as client,
         pytest.raises(ClusterError) as info,
     ):
         client.create_policy("Daily", {"MaxIncrementalBackups": 1})
+    assert "timeout=1" in chaos.received[-1].path  # the cluster's own budget, whole seconds, is unchanged
     assert str(info.value).startswith("CreateBackupPolicy policy[Daily]: ")
-    assert "did not answer within 2s" in str(info.value)
+    assert "did not answer within 0.2s" in str(info.value)
     assert info.value.transient
 
 
@@ -179,11 +181,11 @@ def test_a_cluster_that_trickles_its_answer_is_cut_off_at_the_timeout(
     """Every read arrives in time, the body (or the header) never ends: the whole answer has one deadline."""
     with (
         FaultyServer(emulator.url, [Rule("GET", POLICIES, fault)]) as chaos,
-        connect(chaos.url, timeout=1, retry=ONCE) as client,
+        connect(chaos.url, timeout=1, wait=0.2, retry=ONCE) as client,
         pytest.raises(ClusterError) as info,
     ):
         client.list_policies()
-    assert "GetBackupPolicyList: " in str(info.value) and "did not answer within 2s" in str(info.value)
+    assert "GetBackupPolicyList: " in str(info.value) and "did not answer within 0.2s" in str(info.value)
 
 
 @pytest.mark.timeout(20)

@@ -8,12 +8,14 @@ from pathlib import Path
 
 import yaml
 
-from sfdeclare.cluster.client import Client, read_state
+from sfdeclare.cluster.client import Client
+from sfdeclare.cluster.read import read_state
 from sfdeclare.commands.session import connect
 from sfdeclare.config.loader import load_declaration
 from sfdeclare.emulator.state import init_state
 from sfdeclare.engine.planner import plan
 from sfdeclare.model.addresses import EntityRef
+from sfdeclare.model.scope import read_scope
 
 APP, SVC, OTHER = "fabric:/App", "fabric:/App/Svc", "fabric:/App/Other"
 BODY = {
@@ -54,7 +56,7 @@ def test_the_listing_hides_it_and_a_partition_probe_finds_it(tmp_path: Path) -> 
     client, config = setup(tmp_path, suspended=False)
     with client:
         before = client.requests
-        live = read_state(client, load_declaration([config]))
+        live = read_state(client, read_scope(load_declaration([config])))
         assert EntityRef(APP) in live.suspensions and not live.hidden_application_suspension
         assert client.requests - before == 1 + 2 + 2  # policies, services + config, and the two-request probe
         p = plan(load_declaration([config]), live)
@@ -65,7 +67,7 @@ def test_no_probe_when_the_file_does_not_manage_it(tmp_path: Path) -> None:
     client, config = setup(tmp_path, suspended=None)
     with client:
         before = client.requests
-        live = read_state(client, load_declaration([config]))
+        live = read_state(client, read_scope(load_declaration([config])))
         assert client.requests - before == 3
         assert live.hidden_application_suspension == frozenset({APP})
         assert plan(load_declaration([config]), live).empty
@@ -78,7 +80,7 @@ def test_when_nothing_can_show_it_the_plan_acts_if_the_result_will_be_visible(tm
         text = Path(config).read_text().replace("suspended: true", "suspended: false")
         Path(config).write_text(text.replace("  App:\n", "  App:\n    policy: P\n"))
         declaration = load_declaration([config])
-        live = read_state(client, declaration)
+        live = read_state(client, read_scope(declaration))
         assert live.hidden_application_suspension == frozenset({APP})
         p = plan(declaration, live)
         # the application gets its own mapping, so its suspension shows after apply: resume (harmless) now

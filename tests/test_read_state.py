@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from sfdeclare.cluster.client import Client, read_state
+from sfdeclare.cluster.client import Client
+from sfdeclare.cluster.read import read_state
 from sfdeclare.cluster.retry import RetryPolicy
 from sfdeclare.commands.session import connect
 from sfdeclare.errors import ClusterError
@@ -23,6 +24,7 @@ from sfdeclare.model.declaration import (
     ServiceDecl,
 )
 from sfdeclare.model.live import LiveApplication, LivePartition, LiveService
+from sfdeclare.model.scope import read_scope
 
 
 def cfg(
@@ -165,7 +167,7 @@ def client_for(fake: FakeCluster) -> Client:
 
 def test_exact_request_count_and_contents(cluster: FakeCluster) -> None:
     with client_for(cluster) as client:
-        live = read_state(client, three_apps(), parallelism=4)
+        live = read_state(client, read_scope(three_apps()), parallelism=4)
     # 1 policy page + 3 x (services + config info) + partitions of the one service with partition settings
     assert live.requests == 8
     assert client.requests == 8
@@ -208,7 +210,7 @@ def test_a_missing_declared_application_is_left_out(cluster: FakeCluster) -> Non
         ApplicationDecl("fabric:/C"),
     )
     with client_for(cluster) as client:
-        live = read_state(client, decl)
+        live = read_state(client, read_scope(decl))
     assert set(live.applications) == {"fabric:/C"}
     assert live.requests == 1 + 2 * 2 + 1
 
@@ -216,7 +218,7 @@ def test_a_missing_declared_application_is_left_out(cluster: FakeCluster) -> Non
 def test_cluster_scope_reads_every_application(cluster: FakeCluster) -> None:
     decl = declaration(ApplicationDecl("fabric:/B"), scope="cluster")
     with client_for(cluster) as client:
-        live = read_state(client, decl)
+        live = read_state(client, read_scope(decl))
     # policies + /Applications + B (services, config) + config of A, C, Other
     assert live.requests == 1 + 1 + 2 + 3
     assert set(live.applications) == {"fabric:/A", "fabric:/B", "fabric:/C", "fabric:/Other"}
@@ -226,7 +228,9 @@ def test_cluster_scope_reads_every_application(cluster: FakeCluster) -> None:
     assert live.configured_applications == {"fabric:/A", "fabric:/B", "fabric:/C", "fabric:/Other"}
     assert live.mappings[EntityRef("fabric:/Other")] == "daily"
     with client_for(cluster) as client:
-        again = read_state(client, declaration(ApplicationDecl("fabric:/B")), all_applications=True)
+        again = read_state(
+            client, read_scope(declaration(ApplicationDecl("fabric:/B")), all_applications=True)
+        )
     assert again == live
 
 
@@ -236,4 +240,4 @@ def test_errors_other_than_missing_entities_fail_the_read(cluster: FakeCluster) 
         client_for(cluster) as client,
         pytest.raises(ClusterError, match=r"GetServiceInfoList application\[fabric:/B\]"),
     ):
-        read_state(client, three_apps())
+        read_state(client, read_scope(three_apps()))

@@ -7,7 +7,7 @@ import pytest
 from sfdeclare.errors import ClusterError
 from sfdeclare.model.addresses import EntityRef
 from sfdeclare.model.live import LiveApplication, LivePartition, LiveService
-from sfdeclare.servicefabric import replies
+from sfdeclare.servicefabric import codes, replies
 
 APP = EntityRef("fabric:/A")
 SVC = EntityRef("fabric:/A", "fabric:/A/S")
@@ -175,12 +175,12 @@ def test_fabric_error_codes_are_normalised() -> None:
     err = replies.parse_fabric_error(
         {"Error": {"Code": "FABRIC_E_BACKUP_POLICY_NOT_EXISTING", "Message": "m"}}
     )
-    assert err == replies.FabricError(replies.POLICY_DOES_NOT_EXIST, "m")
+    assert err == replies.FabricError(codes.POLICY_DOES_NOT_EXIST, "m")
     err = replies.parse_fabric_error({"Error": {"Code": "FABRIC_E_BACKUP_POLICY_ALREADY_EXISTING"}})
-    assert err == replies.FabricError(replies.POLICY_ALREADY_EXISTS, "")
+    assert err == replies.FabricError(codes.POLICY_ALREADY_EXISTS, "")
     assert replies.parse_fabric_error(
-        {"Error": {"Code": replies.POLICY_ALREADY_EXISTS, "Message": "x"}}
-    ) == replies.FabricError(replies.POLICY_ALREADY_EXISTS, "x")
+        {"Error": {"Code": codes.POLICY_ALREADY_EXISTS, "Message": "x"}}
+    ) == replies.FabricError(codes.POLICY_ALREADY_EXISTS, "x")
     for junk in (None, "text", {"Error": "x"}, {"Error": {"Message": "m"}}, {"Message": "m"}):
         assert replies.parse_fabric_error(junk) is None
 

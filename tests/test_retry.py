@@ -4,7 +4,8 @@ import email.utils
 
 import pytest
 
-from sfdeclare.cluster.retry import RetryPolicy, is_ambiguous, is_transient, parse_retry_after
+from sfdeclare.cluster.retry import RetryPolicy, parse_retry_after
+from sfdeclare.servicefabric.codes import is_ambiguous, is_transient
 
 
 @pytest.mark.parametrize(

@@ -16,9 +16,9 @@ import pytest
 import trustme
 
 from sfdeclare.cluster.retry import RetryPolicy
-from sfdeclare.cluster.tls import TlsConfigError, build_ssl_context, normalise_thumbprint
+from sfdeclare.cluster.tls import build_ssl_context, normalise_thumbprint
 from sfdeclare.commands.session import connect
-from sfdeclare.errors import ClusterError
+from sfdeclare.errors import ClusterError, TlsConfigError
 from sfdeclare.model.declaration import ClusterSettings, TlsSettings
 
 

@@ -13,16 +13,12 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
-from sfdeclare.errors import SfdeclareError
+from sfdeclare.errors import EndpointError
 from sfdeclare.model import references
 from sfdeclare.model.declaration import ClusterSettings
 
 ENV_VAR = "SFDECLARE_ENDPOINT"
 EMULATOR_PREFIX = "emulator:"
-
-
-class EndpointError(SfdeclareError):
-    """No endpoint, or one that is not ``http(s)://host:port`` / ``emulator:PATH``."""
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,9 @@
 """When a failed cluster call is worth repeating, and how long to wait (PRODUCT.md §5).
 
-Retried: connection errors, 429, 503, 504, and 500 with a transient FabricError code. Everything else fails at
-once. Waits grow exponentially with full jitter, Retry-After (seconds or an HTTP date) is honoured, and both the
-number of attempts and the total time are bounded. Sleep, randomness and the clock are injected so tests never
-wait.
+Which failures are retried (connection errors, 429, 503, 504, and 500 with a transient FabricError code) is
+decided in servicefabric/codes.py; everything else fails at once. Waits grow exponentially with full jitter,
+Retry-After (seconds or an HTTP date) is honoured, and both the number of attempts and the total time are
+bounded. Sleep, randomness and the clock are injected so tests never wait.
 """
 
 from __future__ import annotations
@@ -13,33 +13,6 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
-from sfdeclare.errors import ClusterError
-
-TRANSIENT_STATUSES = frozenset({429, 503, 504})
-TRANSIENT_CODES = frozenset(
-    {
-        "FABRIC_E_TIMEOUT",
-        "FABRIC_E_NOT_PRIMARY",
-        "FABRIC_E_NOT_READY",
-        "FABRIC_E_RECONFIGURATION_PENDING",
-        "FABRIC_E_SERVICE_OFFLINE",
-        "FABRIC_E_NO_WRITE_QUORUM",
-    }
-)
-# A write that failed this way may still have been carried out by the server.
-AMBIGUOUS_CODES = frozenset({"FABRIC_E_TIMEOUT"})
-
-
-def is_transient(status: int, code: str | None) -> bool:
-    if status in TRANSIENT_STATUSES:
-        return True
-    return status == 500 and code in TRANSIENT_CODES
-
-
-def is_ambiguous(status: int, code: str | None) -> bool:
-    """After this answer, did the server possibly carry out the request anyway?"""
-    return status == 504 or code in AMBIGUOUS_CODES
 
 
 def parse_retry_after(value: str | None, now: Callable[[], float] = time.time) -> float | None:
@@ -86,7 +59,3 @@ class RetryPolicy:
 
 
 NO_RETRY = RetryPolicy(max_attempts=1)
-
-
-class ClusterRequestError(ClusterError):
-    """A ClusterError raised by one request (after its retries)."""

@@ -15,12 +15,8 @@ import ssl
 from collections.abc import Callable
 from typing import Any
 
-from sfdeclare.errors import SfdeclareError
+from sfdeclare.errors import TlsConfigError
 from sfdeclare.model.declaration import TlsSettings
-
-
-class TlsConfigError(SfdeclareError):
-    """The TLS settings cannot be used (a missing or unreadable certificate, key or bundle)."""
 
 
 class ThumbprintMismatch(ssl.SSLCertVerificationError):

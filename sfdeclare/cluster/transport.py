@@ -10,7 +10,9 @@ Two ways to exchange, one interface for the client:
 - ``TransportExchange``: over any httpx transport (a proxy from the environment, the in-process emulator,
   tests' ``httpx.MockTransport``).
 
-Both raise httpx's exceptions (the client turns those into one-line messages) and ``AnswerTooLarge``.
+A failed exchange raises the library's own exception (httpcore's from the stack, httpx's from a transport; a
+deadline passed while reading the body is httpx.ReadTimeout), which failures.py turns into one line, or
+``AnswerTooLarge``.
 """
 
 from __future__ import annotations
@@ -18,8 +20,7 @@ from __future__ import annotations
 import ssl
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -28,26 +29,6 @@ import httpcore
 import httpx
 
 KEEPALIVE_SECONDS = 5.0
-
-# httpcore's exception classes mirror httpx's, name for name; most specific first.
-_ERROR_NAMES = (
-    "ConnectTimeout",
-    "ReadTimeout",
-    "WriteTimeout",
-    "PoolTimeout",
-    "ConnectError",
-    "ReadError",
-    "WriteError",
-    "RemoteProtocolError",
-    "LocalProtocolError",
-    "UnsupportedProtocol",
-    "TimeoutException",
-    "NetworkError",
-    "ProtocolError",
-)
-_ERRORS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = tuple(
-    (getattr(httpcore, name), getattr(httpx, name)) for name in _ERROR_NAMES
-)
 
 
 @dataclass(frozen=True)
@@ -176,17 +157,6 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
-@contextmanager
-def _as_httpx_errors() -> Iterator[None]:
-    try:
-        yield
-    except Exception as exc:
-        for core, mapped in _ERRORS:
-            if isinstance(exc, core):
-                raise mapped(str(exc)) from exc
-        raise
-
-
 class ConnectionStack:
     """Kept-alive connections to the origin of ``url`` (http, or https with ``ssl_context``); at most
     ``max_idle`` are kept between requests. ``timeouts`` are httpcore's connect / read / write / pool seconds."""
@@ -230,12 +200,11 @@ class ConnectionStack:
         connection = self._checkout()
         bounded = _DEADLINE.set(outgoing.deadline)
         try:
-            with _as_httpx_errors():
-                answer = connection.handle_request(request)
-                try:
-                    body = read_within(answer.iter_stream(), answer.status, outgoing)
-                finally:
-                    answer.close()
+            answer = connection.handle_request(request)
+            try:
+                body = read_within(answer.iter_stream(), answer.status, outgoing)
+            finally:
+                answer.close()
         except BaseException:
             connection.close()
             raise

@@ -30,7 +30,7 @@ from sfdeclare.engine.applier import apply_plan
 from sfdeclare.engine.digest import live_digest
 from sfdeclare.engine.plan import Change, Plan
 from sfdeclare.engine.planner import PlanOptions, plan
-from sfdeclare.errors import ApplyError, ConfigError, SfdeclareError
+from sfdeclare.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, ApplyError, ConfigError, SfdeclareError
 from sfdeclare.model.declaration import ClusterSettings, Declaration, EntityIdStyle
 from sfdeclare.model.references import resolve_tree
 from sfdeclare.model.scope import read_scope
@@ -190,7 +190,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         write_diagnostics(the_plan.diagnostics, err)
         out.write(formats.PLAN.render("text", the_plan, color=use_color(out, env)))
         if the_plan.empty:
-            return 0
+            return EXIT_OK
         destructive = [c for c in the_plan.changes if c.destructive]
         if destructive and not allow_destructive:
             listing = ", ".join(f"{c.action.value} {c.address}" for c in destructive)
@@ -201,7 +201,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         _check_secrets(the_plan.changes, declaration, env)
         if reviewed is None and not auto_approve and not _confirm(stdin, out):
             out.write("Apply cancelled. Nothing was changed.\n")
-            return 1
+            return EXIT_ERROR
         stop = threading.Event()
         progress = Progress(len(the_plan.changes), out, err, live=use_color(err, env))
         with _stop_on_interrupt(stop):
@@ -238,5 +238,5 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         document = ApplyReport(the_plan, result, converged, remainder)
         write_atomically(report_file, formats.REPORT.render(report_format, document))
     if result.interrupted:
-        return 130
-    return 0 if result.ok and converged is not False and recheck_error is None else 1
+        return EXIT_INTERRUPTED
+    return EXIT_OK if result.ok and converged is not False and recheck_error is None else EXIT_ERROR

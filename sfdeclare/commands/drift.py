@@ -20,10 +20,11 @@ from sfdeclare.commands.session import (
 )
 from sfdeclare.config.loader import load_declaration
 from sfdeclare.engine.drift import DriftOptions, drift
+from sfdeclare.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from sfdeclare.model.scope import read_scope
 from sfdeclare.render import formats
 
-EXIT_DRIFT = 2
+EXIT_DRIFT = EXIT_CHANGES
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -53,5 +54,5 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     write_diagnostics(report.diagnostics, err)
     out.write(formats.DRIFT.render(args.format, report, color=use_color(out, env)))
     if report.has_errors:
-        return 1
-    return EXIT_DRIFT if report.has_drift else 0
+        return EXIT_ERROR
+    return EXIT_DRIFT if report.has_drift else EXIT_OK

@@ -18,7 +18,7 @@ from urllib.parse import quote, urlencode
 
 from sfdeclare.emulator.modes import CHAOS_MODES
 from sfdeclare.emulator.runtimes import DEFAULT_RUNTIME, RUNTIMES
-from sfdeclare.errors import SfdeclareError
+from sfdeclare.errors import EXIT_OK, SfdeclareError
 
 CLOCKS = ("virtual", "real")
 
@@ -121,7 +121,7 @@ def init(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         f"Emulator state ready in {state} (runtime {current}, build {build_of(current)}); "
         f"use --endpoint emulator:{state} (or serve it with: sfdeclare emulator serve --state {state})\n"
     )
-    return 0
+    return EXIT_OK
 
 
 def serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -166,7 +166,7 @@ def serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             signal.signal(sig, handler)
     err.write("sfdeclare emulator stopped\n")
     err.flush()
-    return 0
+    return EXIT_OK
 
 
 def control(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -197,4 +197,4 @@ def control(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write(f"emulator clock: {json.loads(response.body)['UtcNow']}\n")
     else:
         out.write(f"{action}: {argument}\n")
-    return 0
+    return EXIT_OK

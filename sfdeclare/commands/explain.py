@@ -11,7 +11,7 @@ from sfdeclare.commands.arguments import add_endpoint, add_parallelism
 from sfdeclare.commands.session import plan_paths, write_diagnostics
 from sfdeclare.engine.bind import bind
 from sfdeclare.engine.explain import Decider, explain
-from sfdeclare.errors import Location
+from sfdeclare.errors import EXIT_OK, Location
 from sfdeclare.render.summaries import effective_text
 
 
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     out.write(f"  after: {effective_text(answer.after)}{unchanged}\n")
     out.write(f"  policy: {_decider(answer.policy, 'policy')}\n")
     out.write(f"  suspension: {_decider(answer.suspension, 'suspended')}\n")
-    return 0
+    return EXIT_OK
 
 
 def _decider(decider: Decider, what: str) -> str:

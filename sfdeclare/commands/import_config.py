@@ -10,13 +10,14 @@ import argparse
 import os
 from typing import TextIO
 
-from sfdeclare.cluster.client import read_state
+from sfdeclare.cluster.read import read_state
 from sfdeclare.commands.arguments import add_endpoint, add_parallelism
 from sfdeclare.commands.session import endpoint_label, open_client, write_atomically
 from sfdeclare.config.export import import_configuration
-from sfdeclare.errors import SfdeclareError
+from sfdeclare.errors import EXIT_OK, SfdeclareError
 from sfdeclare.model.addresses import application_name
 from sfdeclare.model.declaration import ApplicationDecl, ClusterSettings, Declaration
+from sfdeclare.model.scope import read_scope
 from sfdeclare.render.common import plural
 
 
@@ -42,7 +43,9 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     declaration = Declaration(cluster=cluster, applications={name: ApplicationDecl(name) for name in named})
     with open_client(declaration, args.endpoint, env, parallelism, err) as client:
         # named: their services (to know they exist) and configuration; none named: every application's
-        live = read_state(client, declaration, all_applications=not named, parallelism=parallelism)
+        live = read_state(
+            client, read_scope(declaration, all_applications=not named), parallelism=parallelism
+        )
         source = endpoint_label(client)
     missing = [name for name in named if name not in live.applications]
     if missing:
@@ -68,4 +71,4 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         )
     else:
         out.write(result.text)
-    return 0
+    return EXIT_OK

@@ -14,6 +14,7 @@ from sfdeclare.commands.session import (
     write_atomically,
     write_diagnostics,
 )
+from sfdeclare.errors import EXIT_CHANGES, EXIT_OK
 from sfdeclare.render import formats
 
 
@@ -48,4 +49,4 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if out_file:
         write_atomically(out_file, formats.PLAN.render("json", plan))
         err.write(f"Plan written to {out_file}; apply it with: sfdeclare apply --plan {out_file}\n")
-    return 2 if args.detailed_exitcode and not plan.empty else 0
+    return EXIT_CHANGES if args.detailed_exitcode and not plan.empty else EXIT_OK

@@ -7,6 +7,7 @@ import json
 from typing import TextIO
 
 from sfdeclare import schemas
+from sfdeclare.errors import EXIT_OK
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,4 +17,4 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     out.write(json.dumps(schemas.load(args.name), indent=2, ensure_ascii=False) + "\n")
-    return 0
+    return EXIT_OK

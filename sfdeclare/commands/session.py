@@ -8,8 +8,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TextIO
 
-from sfdeclare.cluster.client import Client, read_state
+from sfdeclare.cluster.client import Client
 from sfdeclare.cluster.endpoint import parse_endpoint, resolve_endpoint
+from sfdeclare.cluster.read import read_state
 from sfdeclare.commands.debug import DEBUG
 from sfdeclare.config.loader import load_declaration
 from sfdeclare.engine.plan import Plan
@@ -138,7 +139,7 @@ def endpoint_label(client: Client) -> str:
 
 def read_live(client: Client, declaration: Declaration, scope: ReadScope, parallelism: int) -> LiveState:
     """The live state for ``scope``; with pruning, also every entity mapped to each undeclared policy."""
-    live = read_state(client, declaration, parallelism=parallelism, scope=scope)
+    live = read_state(client, scope, parallelism=parallelism)
     if not scope.prune_candidates:
         return live
     candidates = [name for name in sorted(live.policies) if name not in scope.declared_policies]

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from sfdeclare.config.loader import expand_paths, load_declaration
-from sfdeclare.errors import ConfigError, Diagnostic, SfdeclareError
+from sfdeclare.errors import EXIT_ERROR, EXIT_OK, ConfigError, Diagnostic, SfdeclareError
 from sfdeclare.render.annotations import diagnostic_annotation
 from sfdeclare.render.common import plural
 
@@ -74,4 +74,4 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             out.write(f"valid: {summary} ({counts})\n")
         else:
             err.write(f"invalid: {summary}\n")
-    return 0 if valid else 1
+    return EXIT_OK if valid else EXIT_ERROR

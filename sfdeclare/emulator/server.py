@@ -31,7 +31,7 @@ from sfdeclare.emulator.fabric_errors import FabricFault
 from sfdeclare.emulator.faults import FaultInjector
 from sfdeclare.emulator.runtimes import RUNTIMES
 from sfdeclare.emulator.state import Store, init_state
-from sfdeclare.errors import SfdeclareError
+from sfdeclare.errors import EmulatorError
 
 IDLE_TIMEOUT_SECONDS = 60.0
 HANDSHAKE_TIMEOUT_SECONDS = 10.0
@@ -57,10 +57,6 @@ def _reason(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return ""
-
-
-class EmulatorError(SfdeclareError):
-    """The emulator cannot start (bad options, unusable certificates, address in use)."""
 
 
 LINGER_SECONDS = 1.0

@@ -18,13 +18,14 @@ from typing import Any, Literal, Protocol
 from sfdeclare.engine.plan import Action, Change, Plan
 from sfdeclare.errors import ClusterError
 from sfdeclare.model.addresses import PolicyRef
+from sfdeclare.servicefabric import codes
 from sfdeclare.servicefabric.policies import canonical
 from sfdeclare.servicefabric.routes import WireRequest
 
 Status = Literal["applied", "failed", "skipped"]
 
-_POLICY_MISSING = {"FABRIC_E_BACKUP_POLICY_DOES_NOT_EXIST", "FABRIC_E_BACKUP_POLICY_NOT_EXISTING"}
-_POLICY_EXISTS = {"FABRIC_E_BACKUP_POLICY_ALREADY_EXISTS", "FABRIC_E_BACKUP_POLICY_ALREADY_EXISTING"}
+_POLICY_MISSING = codes.spellings(codes.POLICY_DOES_NOT_EXIST)
+_POLICY_EXISTS = codes.spellings(codes.POLICY_ALREADY_EXISTS)
 
 
 class Sender(Protocol):
@@ -73,7 +74,7 @@ class ApplyResult:
 
 def _already_done(change: Change, exc: ClusterError, sender: Sender) -> str | None:
     """When the cluster refused because the intended result already holds, say why; else None."""
-    if change.action is Action.DISABLE_BACKUP and exc.code == "FABRIC_E_BACKUP_NOT_ENABLED":
+    if change.action is Action.DISABLE_BACKUP and exc.code == codes.BACKUP_NOT_ENABLED:
         return "no mapping at this level any more: already disabled"
     if change.action is Action.DELETE_POLICY and exc.code in _POLICY_MISSING:
         return "the policy no longer exists: already deleted"

@@ -14,22 +14,9 @@ from typing import Any, cast
 from sfdeclare.errors import ClusterError
 from sfdeclare.model.addresses import EntityRef, Level
 from sfdeclare.model.live import LiveApplication, LivePartition, LiveService, PartitionKind, ServiceKind
+from sfdeclare.servicefabric import codes
 
 LEVELS: tuple[Level, ...] = ("Application", "Service", "Partition")
-
-POLICY_DOES_NOT_EXIST = "FABRIC_E_BACKUP_POLICY_DOES_NOT_EXIST"
-POLICY_ALREADY_EXISTS = "FABRIC_E_BACKUP_POLICY_ALREADY_EXISTS"
-BACKUP_NOT_ENABLED = "FABRIC_E_BACKUP_NOT_ENABLED"
-BACKUP_IS_ENABLED = "FABRIC_E_BACKUP_IS_ENABLED"
-APPLICATION_NOT_FOUND = "FABRIC_E_APPLICATION_NOT_FOUND"
-SERVICE_DOES_NOT_EXIST = "FABRIC_E_SERVICE_DOES_NOT_EXIST"
-PARTITION_NOT_FOUND = "FABRIC_E_PARTITION_NOT_FOUND"
-
-# Server and SDK spell two codes differently (SF-BACKUP-API.md §0); normalise to the server's spelling.
-_CODE_ALIASES = {
-    "FABRIC_E_BACKUP_POLICY_NOT_EXISTING": POLICY_DOES_NOT_EXIST,
-    "FABRIC_E_BACKUP_POLICY_ALREADY_EXISTING": POLICY_ALREADY_EXISTS,
-}
 
 
 class ShapeError(ValueError):
@@ -104,10 +91,6 @@ def _bool(value: Any, what: str, default: bool = False) -> bool:
 # --- errors ------------------------------------------------------------------------------------------------
 
 
-def normalise_code(code: str) -> str:
-    return _CODE_ALIASES.get(code, code)
-
-
 @dataclass(frozen=True)
 class FabricError:
     code: str
@@ -125,7 +108,7 @@ def parse_fabric_error(body: Any) -> FabricError | None:
     message = error.get("Message")
     if not isinstance(code, str) or not code:
         return None
-    return FabricError(normalise_code(code), message if isinstance(message, str) else "")
+    return FabricError(codes.normalise(code), message if isinstance(message, str) else "")
 
 
 # --- paging ------------------------------------------------------------------------------------------------

@@ -9,8 +9,9 @@ import httpx
 import pytest
 from emulator_support import NO_CA, Api, http_client, policy
 
-from sfdeclare.emulator.server import EmulatorError, EmulatorServer
+from sfdeclare.emulator.server import EmulatorServer
 from sfdeclare.emulator.transport import EmulatorTransport
+from sfdeclare.errors import EmulatorError
 
 LIST = "/BackupRestore/BackupPolicies?api-version=6.4"
 CREATE = "/BackupRestore/BackupPolicies/$/Create?api-version=6.4"

@@ -16,8 +16,9 @@ import pytest
 import trustme
 from emulator_support import NO_CA, Api, error_code, http_client, policy
 
-from sfdeclare.emulator.server import EmulatorError, EmulatorServer
+from sfdeclare.emulator.server import EmulatorServer
 from sfdeclare.emulator.transport import EmulatorTransport
+from sfdeclare.errors import EmulatorError
 
 CREATE = "/BackupRestore/BackupPolicies/$/Create?api-version=6.4"
 

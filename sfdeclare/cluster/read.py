@@ -1,0 +1,137 @@
+"""Reading the live state a plan needs: the orchestration of a whole read, independent requests in parallel.
+
+The scope (model/scope.py) says what to read, and is required: a plan made from a declaration and a reviewed
+plan file re-read for apply both name theirs, so the two reads cannot differ. The requests themselves are the
+Client's typed calls; this module decides which to make, in which order, and assembles a LiveState.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+
+from sfdeclare.cluster.client import Client
+from sfdeclare.errors import ClusterError
+from sfdeclare.model.addresses import EntityRef, application_name
+from sfdeclare.model.live import LiveApplication, LivePartition, LiveService, LiveState
+from sfdeclare.model.scope import ReadScope
+from sfdeclare.servicefabric import codes, replies
+
+_MISSING_ENTITY_CODES = frozenset({codes.APPLICATION_NOT_FOUND, codes.SERVICE_DOES_NOT_EXIST})
+
+
+def read_state(client: Client, scope: ReadScope, *, parallelism: int = 10) -> LiveState:
+    """The live state ``scope`` names (model/scope.py: what a declaration, or a reviewed plan, reads), with the
+    fewest requests, independent reads in parallel.
+
+    - every policy: one request (MaxResults=0 means all), more only if the cluster pages anyway;
+    - per declared application: its services, and its application-level GetBackupConfigurationInfo, which lists
+      every explicit mapping in the application and its suspended children (so one request covers them all);
+    - partitions only of services that declare partition-level settings;
+    - every application (GET /Applications, plus each one's configuration) only when the scope reads them all
+      (``scope: cluster`` or ``--all-applications``).
+
+    A declared application that does not exist is left out of ``applications`` (the planner reports it).
+    """
+    start = client.requests
+    every_app = scope.all_applications
+    declared = [application_name(app) for app in scope.applications]
+    partition_services = list(scope.partition_services)
+    with ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="sfdeclare-read") as pool:
+        try:
+            policies = pool.submit(client.list_policies)
+            listing = pool.submit(client.list_applications) if every_app else None
+            services = {app: pool.submit(_services_or_none, client, app) for app in declared}
+            configs = {app: pool.submit(client.configuration_info, EntityRef(app)) for app in declared}
+            partitions = {svc: pool.submit(_partitions_or_none, client, svc) for svc in partition_services}
+            applications: dict[str, LiveApplication] = {}
+            if listing is not None:
+                for app in listing.result():
+                    applications[app.name] = app
+                    if app.name not in configs:
+                        configs[app.name] = pool.submit(client.configuration_info, EntityRef(app.name))
+            # In the order the reads were queued, so this thread digests answers while later ones are in flight.
+            for app_name, future in services.items():
+                found = future.result()
+                if found is None:
+                    applications.pop(app_name, None)
+                    continue
+                known = applications.get(app_name, LiveApplication(app_name))
+                applications[app_name] = replace(known, services=tuple(found))
+            mappings: dict[EntityRef, str] = {}
+            suspensions: set[EntityRef] = set()
+            hidden: set[str] = set()
+            for app_name, config_future in configs.items():
+                explicit = replies.explicit_configuration(config_future.result())
+                mappings.update(explicit.mappings)
+                suspensions.update(explicit.suspensions)
+                if not explicit.application_suspension_shown:
+                    hidden.add(app_name)
+            read_partitions = {svc: future.result() for svc, future in partitions.items()}
+            for app_name, app in applications.items():
+                listed = app.services or ()
+                if any(s.name in read_partitions for s in listed):
+                    with_partitions = tuple(
+                        replace(s, partitions=read_partitions.get(s.name, s.partitions)) for s in listed
+                    )
+                    applications[app_name] = replace(app, services=with_partitions)
+            live_policies = policies.result()
+            for app_name in sorted(hidden & set(scope.suspension_probes)):
+                shown = _application_suspended(client, applications.get(app_name), suspensions)
+                if shown is not None:
+                    hidden.discard(app_name)
+                if shown:
+                    suspensions.add(EntityRef(app_name))
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+    return LiveState(
+        policies=live_policies,
+        applications=applications,
+        mappings=mappings,
+        suspensions=frozenset(suspensions),
+        configured_applications=frozenset(configs),
+        hidden_application_suspension=frozenset(hidden),
+        requests=client.requests - start,
+    )
+
+
+def _application_suspended(
+    client: Client, app: LiveApplication | None, suspended: set[EntityRef]
+) -> bool | None:
+    """Whether an application is suspended at its own level, when its configuration listing did not say.
+
+    A partition of a service that has no suspension of its own resolves its suspension partition > service >
+    application, so its configuration shows the application's; two requests, made only when a declaration
+    manages that application's suspension. None when no such partition exists (nothing can show it).
+    """
+    if app is None:
+        return None
+    for svc in app.services or ():
+        ref = EntityRef(app.name, svc.name)
+        if ref in suspended:
+            continue
+        for partition in svc.partitions if svc.partitions is not None else client.list_partitions(svc.name):
+            if EntityRef(app.name, svc.name, partition.id) in suspended:
+                continue
+            items = client.configuration_info(EntityRef(app.name, svc.name, partition.id))
+            return any(i.suspended and i.suspension_inherited_from == "Application" for i in items)
+    return None
+
+
+def _services_or_none(client: Client, app: str) -> list[LiveService] | None:
+    try:
+        return client.list_services(app)
+    except ClusterError as exc:
+        if exc.status == 404 and exc.code in _MISSING_ENTITY_CODES:
+            return None
+        raise
+
+
+def _partitions_or_none(client: Client, service: str) -> tuple[LivePartition, ...] | None:
+    try:
+        return tuple(client.list_partitions(service))
+    except ClusterError as exc:
+        if exc.status == 404 and exc.code in _MISSING_ENTITY_CODES:
+            return None
+        raise
