@@ -157,7 +157,9 @@ def test_pinned_thumbprint_is_accepted_whatever_the_ca(
 ) -> None:
     digest = hashlib.new(algorithm, der(server_cert)).hexdigest()
     spaced = " ".join(digest[i : i + 2] for i in range(0, len(digest), 2)).lower()
-    assert call(https.url, TlsSettings(server_cert_thumbprint=spaced, ca_bundle="other-ca.pem"), certs) == 1
+    assert (
+        call(https.url, TlsSettings(server_cert_thumbprints=(spaced,), ca_bundle="other-ca.pem"), certs) == 1
+    )
     assert https.requests == 1
 
 
@@ -166,7 +168,7 @@ def test_wrong_thumbprint_is_refused_before_any_request(
 ) -> None:
     actual = hashlib.sha1(der(server_cert)).hexdigest().upper()
     with pytest.raises(ClusterError) as info:
-        call(https.url, TlsSettings(server_cert_thumbprint="AB" * 20), certs, token="${env:TOK}")
+        call(https.url, TlsSettings(server_cert_thumbprints=("AB" * 20,)), certs, token="${env:TOK}")
     assert str(info.value) == (
         f"GetBackupPolicyList: the certificate of {https.url} (SHA-1 thumbprint {actual}) does not match "
         "cluster.tls.server_cert_thumbprint"
@@ -291,6 +293,6 @@ def test_encrypted_key_is_refused_without_prompting(tmp_path: Path, ca: trustme.
 
 
 def test_pinning_refuses_tls_in_tls(tmp_path: Path) -> None:
-    context = build_ssl_context(TlsSettings(server_cert_thumbprint="AB" * 20), str(tmp_path), print)
+    context = build_ssl_context(TlsSettings(server_cert_thumbprints=("AB" * 20,)), str(tmp_path), print)
     with pytest.raises(ssl.SSLError, match="proxy"):
         context.wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO())

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import httpcore
 import httpx
 
-from sfdeclare.cluster.tls import ThumbprintMismatch
+from sfdeclare.cluster.tls import ServerCertificateRefused
 from sfdeclare.model.declaration import TlsSettings
 from sfdeclare.servicefabric.replies import FabricError
 
@@ -60,14 +60,9 @@ def describe_transport_error(
 ) -> Failure:
     """``where`` is the endpoint's URL; ``wait`` how long the client waited for the answer."""
     chain = causes(exc)
-    mismatch = next((e for e in chain if isinstance(e, ThumbprintMismatch)), None)
-    if mismatch is not None:
-        return Failure(
-            f"the certificate of {where} (SHA-1 thumbprint {mismatch.presented_sha1}) does not match "
-            "cluster.tls.server_cert_thumbprint",
-            False,
-            False,
-        )
+    refused = next((e for e in chain if isinstance(e, ServerCertificateRefused)), None)
+    if refused is not None:
+        return Failure(f"the certificate of {where} {refused.detail}", False, False)
     untrusted = next((e for e in chain if isinstance(e, ssl.SSLCertVerificationError)), None)
     if untrusted is not None:
         if untrusted.verify_code in (62, 64) or "mismatch" in str(untrusted.verify_message).lower():

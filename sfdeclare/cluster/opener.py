@@ -47,7 +47,16 @@ def open_exchange(
         raise ValueError(f"{endpoint} needs the in-process emulator's transport")
     context: ssl.SSLContext | None
     if endpoint.is_https:
-        context = build_ssl_context(resolved_tls(settings, env, base_dir), base_dir, warn)
+        password = (
+            references.resolve(
+                settings.tls.client_cert_password, env=env, base_dir=base_dir, where=settings.location
+            )
+            if settings.tls.client_cert_password
+            else None
+        )
+        context = build_ssl_context(
+            resolved_tls(settings, env, base_dir), base_dir, warn, client_cert_password=password
+        )
     else:
         if settings.tls != TlsSettings():
             warn(f"warning: cluster.tls is set but {endpoint.url} is plain http: it is not used")
@@ -65,7 +74,8 @@ def open_exchange(
 
 
 def resolved_tls(settings: ClusterSettings, env: Mapping[str, str], base_dir: str) -> TlsSettings:
-    """cluster.tls with its ``${env:...}`` / ``${file:...}`` references resolved (paths and thumbprint)."""
+    """cluster.tls with its ``${env:...}`` / ``${file:...}`` references resolved (paths, names and thumbprints;
+    not the password, which stays a reference here so that messages can name it)."""
     tls = settings.tls
 
     def resolved(value: str | None) -> str | None:
@@ -78,7 +88,15 @@ def resolved_tls(settings: ClusterSettings, env: Mapping[str, str], base_dir: st
         client_cert=resolved(tls.client_cert),
         client_key=resolved(tls.client_key),
         ca_bundle=resolved(tls.ca_bundle),
-        server_cert_thumbprint=resolved(tls.server_cert_thumbprint),
+        server_cert_thumbprints=tuple(
+            references.resolve(t, env=env, base_dir=base_dir, where=settings.location)
+            for t in tls.server_cert_thumbprints
+        ),
+        server_common_name=resolved(tls.server_common_name),
+        server_issuer_thumbprints=tuple(
+            references.resolve(t, env=env, base_dir=base_dir, where=settings.location)
+            for t in tls.server_issuer_thumbprints
+        ),
     )
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from sfdeclare.config import checks as config_policy
 from sfdeclare.config import schema as config_schema
+from sfdeclare.config.cluster import cluster_settings
 from sfdeclare.errors import ConfigError, Diagnostic, Location
 from sfdeclare.model import references
 from sfdeclare.model.addresses import application_name, service_name
@@ -29,7 +30,6 @@ from sfdeclare.model.declaration import (
     PartitionSelector,
     PolicyDecl,
     ServiceDecl,
-    TlsSettings,
 )
 from sfdeclare.safeyaml.reader import Path, Source, load_file, segment
 
@@ -140,34 +140,7 @@ class _Builder:
                 location,
             )
             return
-        tls_node = node.get("tls") if isinstance(node.get("tls"), Mapping) else {}
-        assert isinstance(tls_node, Mapping)
-
-        def text(mapping: Mapping[str, Any], key: str) -> str | None:
-            value = mapping.get(key)
-            return value if isinstance(value, str) else None
-
-        api_version = node.get("api_version", "6.4")
-        if isinstance(api_version, float):
-            api_version = repr(api_version)
-        elif isinstance(api_version, int) and not isinstance(api_version, bool):
-            api_version = f"{api_version}.0"
-        entity_ids = node.get("entity_ids")
-        verify = tls_node.get("verify")
-        settings = ClusterSettings(
-            endpoint=text(node, "endpoint"),
-            api_version=api_version if isinstance(api_version, str) else "6.4",
-            entity_ids="tilde" if entity_ids == "tilde" else "slash",
-            tls=TlsSettings(
-                client_cert=text(tls_node, "client_cert"),
-                client_key=text(tls_node, "client_key"),
-                ca_bundle=text(tls_node, "ca_bundle"),
-                server_cert_thumbprint=text(tls_node, "server_cert_thumbprint"),
-                verify=verify if isinstance(verify, bool) else True,
-            ),
-            token=text(node, "token"),
-            location=location,
-        )
+        settings = cluster_settings(node, source, self.error)
         self.cluster = (settings, location)
 
     # --- policies ----------------------------------------------------------------------------------------
@@ -440,20 +413,32 @@ def _settings_meaning(settings: LevelSettings) -> dict[str, Any]:
 def meaning(declaration: Declaration) -> dict[str, Any]:
     """What the declaration says, without where it was said: the input of the digest."""
     tls = declaration.cluster.tls
+    pinned = tls.server_cert_thumbprints
+    tls_meaning: dict[str, Any] = {
+        "client_cert": tls.client_cert,
+        "client_key": tls.client_key,
+        "ca_bundle": tls.ca_bundle,
+        "server_cert_thumbprint": pinned[0] if len(pinned) == 1 else (list(pinned) or None),
+        "verify": tls.verify,
+    }
+    # settings added later enter the meaning only when set, so the digests of older configurations stay
+    extra = {
+        "client_cert_password": tls.client_cert_password,
+        "server_common_name": tls.server_common_name,
+        "server_issuer_thumbprints": list(tls.server_issuer_thumbprints) or None,
+    }
+    tls_meaning.update({k: v for k, v in extra.items() if v is not None})
+    cluster: dict[str, Any] = {
+        "endpoint": declaration.cluster.endpoint,
+        "api_version": declaration.cluster.api_version,
+        "entity_ids": declaration.cluster.entity_ids,
+        "token": declaration.cluster.token,
+        "tls": tls_meaning,
+    }
+    if declaration.cluster.auth is not None:
+        cluster["auth"] = {k: v for k, v in vars(declaration.cluster.auth).items() if k != "location"}
     return {
-        "cluster": {
-            "endpoint": declaration.cluster.endpoint,
-            "api_version": declaration.cluster.api_version,
-            "entity_ids": declaration.cluster.entity_ids,
-            "token": declaration.cluster.token,
-            "tls": {
-                "client_cert": tls.client_cert,
-                "client_key": tls.client_key,
-                "ca_bundle": tls.ca_bundle,
-                "server_cert_thumbprint": tls.server_cert_thumbprint,
-                "verify": tls.verify,
-            },
-        },
+        "cluster": cluster,
         "scope": declaration.scope,
         "prune_policies": declaration.prune_policies,
         "clean_backup": declaration.clean_backup,

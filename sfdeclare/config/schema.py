@@ -19,7 +19,7 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from sfdeclare import schemas
 from sfdeclare.errors import Diagnostic
-from sfdeclare.model.declaration import SECRET_FIELDS
+from sfdeclare.model.declaration import CREDENTIAL_FIELDS, SECRET_FIELDS
 from sfdeclare.safeyaml.reader import Path, Source
 
 _TYPE_NAMES = {
@@ -85,7 +85,9 @@ def _field(path: Path) -> str:
 
 
 def _is_secret(path: Path) -> bool:
-    return bool(path) and path[-1] in SECRET_FIELDS
+    if not path:
+        return False
+    return path[-1] in SECRET_FIELDS or (path[0] == "cluster" and path[-1] in CREDENTIAL_FIELDS)
 
 
 def _describe(value: Any, path: Path) -> str:

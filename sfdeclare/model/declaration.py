@@ -20,6 +20,13 @@ SelectorKind = Literal["id", "name", "low_key"]
 
 SECRET_FIELDS: tuple[str, ...] = ("ConnectionString", "PrimaryPassword", "SecondaryPassword")
 MASKED_SECRET = "****"
+# Keys of cluster settings that hold credentials (always references): never quoted back in a message.
+CREDENTIAL_FIELDS: tuple[str, ...] = (
+    "token",
+    "client_cert_password",
+    "client_secret",
+    "client_certificate_password",
+)
 
 
 # --- the declaration -----------------------------------------------------------------------------------------
@@ -86,11 +93,57 @@ class ApplicationDecl:
 
 @dataclass(frozen=True)
 class TlsSettings:
+    """``cluster.tls``: the client certificate (PEM, or PFX/PKCS#12 with ``client_cert_password``, a reference)
+    and how the server's certificate is verified: CA bundle or system store with host name (default), pinned
+    thumbprints (any of a list), or common name with the issuer pinned by thumbprint (cluster/tls.py)."""
+
     client_cert: str | None = None
     client_key: str | None = None
+    client_cert_password: str | None = None
     ca_bundle: str | None = None
-    server_cert_thumbprint: str | None = None
+    server_cert_thumbprints: tuple[str, ...] = ()
+    server_common_name: str | None = None
+    server_issuer_thumbprints: tuple[str, ...] = ()
     verify: bool = True
+
+
+EntraCredential = Literal[
+    "workload_identity",
+    "azure_pipelines",
+    "managed_identity",
+    "azure_cli",
+    "client_secret",
+    "client_certificate",
+]
+ENTRA_CREDENTIALS: tuple[EntraCredential, ...] = (
+    "workload_identity",
+    "azure_pipelines",
+    "managed_identity",
+    "azure_cli",
+    "client_secret",
+    "client_certificate",
+)
+
+
+@dataclass(frozen=True)
+class EntraAuth:
+    """``cluster.auth: {kind: entra, ...}``: tokens for the cluster application from Microsoft Entra ID.
+
+    ``tenant``, ``authority`` (the login host URL) and ``cluster_application`` override what the cluster
+    publishes at GetAadMetadata; the credential is named, never guessed. Secrets (``client_secret``,
+    ``client_certificate_password``) are ``${env:...}`` / ``${file:...}`` references."""
+
+    credential: EntraCredential
+    tenant: str | None = None
+    authority: str | None = None
+    cluster_application: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    client_certificate: str | None = None
+    client_certificate_password: str | None = None
+    token_file: str | None = None
+    service_connection_id: str | None = None
+    location: Location | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +153,7 @@ class ClusterSettings:
     entity_ids: EntityIdStyle = "slash"
     tls: TlsSettings = field(default_factory=TlsSettings)
     token: str | None = None
+    auth: EntraAuth | None = None
     location: Location | None = None
 
 
