@@ -10,6 +10,7 @@ The tree (every expected failure derives from SfdeclareError; the CLI prints it 
     │   └── ClusterRequestError     ... raised by one request, after its retries
     ├── EndpointError               no usable endpoint (or proxy) to reach the cluster through
     ├── TlsConfigError              cluster.tls cannot be used (a certificate, key or bundle)
+    ├── AuthError                   no token for cluster.auth (a missing package, a refused sign-in)
     ├── ApplyError                  apply refused to start, or stopped
     └── EmulatorError               the emulator cannot start
 
@@ -138,6 +139,10 @@ class EndpointError(SfdeclareError):
 
 class TlsConfigError(SfdeclareError):
     """The TLS settings cannot be used (a missing or unreadable certificate, key or bundle)."""
+
+
+class AuthError(SfdeclareError):
+    """cluster.auth cannot produce a token: azure-identity is missing, or the identity provider refused."""
 
 
 class EmulatorError(SfdeclareError):

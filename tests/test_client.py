@@ -283,12 +283,17 @@ def test_error_without_fabric_body() -> None:
     assert str(info.value) == (
         "GetBackupPolicyList: 502: HTTP 502 without a Service Fabric error body (is the endpoint a Service Fabric cluster?)"
     )
-    with (
-        make(Script(fabric(403, "E_ACCESSDENIED", "Access Denied."))) as client,
-        pytest.raises(ClusterError) as info,
-    ):
+    # a refused write: the client probes a query route and a backup read with the same credential (both work)
+    script = Script(fabric(403, "E_ACCESSDENIED", "Access Denied."), httpx.Response(200, json={}), page([]))
+    with make(script) as client, pytest.raises(ClusterError) as info:
         client.suspend_backup(APP)
     assert info.value.code == "E_ACCESSDENIED"
+    assert [r.url.path for r in script.seen[1:]] == ["/$/GetClusterVersion", "/BackupRestore/BackupPolicies"]
+    assert str(info.value).endswith(
+        "Access Denied. -- writes are refused to a caller without credentials (set cluster.tls.client_cert or "
+        "cluster.auth) while reads work: a read-only credential (the User role may only GET); use an admin "
+        "client certificate or the Admin app role"
+    )
 
 
 def test_bearer_token_from_env() -> None:

@@ -84,3 +84,43 @@ def test_a_refused_connection_is_named_whatever_raised_it() -> None:
         True,
         False,
     )
+
+
+def test_a_403_on_reads_too_says_the_cluster_does_not_know_the_credential() -> None:
+    from sfdeclare.cluster.failures import refusal_message
+    from sfdeclare.servicefabric.replies import FabricError
+
+    message = refusal_message(
+        403,
+        FabricError("E_ACCESSDENIED", "Access Denied."),
+        challenge=None,
+        credential="the client certificate admin.pfx",
+        write=False,
+        backup_route=True,
+        reads_ok=False,
+        backup_reads_ok=False,
+    )
+    assert message == (
+        "Access Denied. -- the cluster refuses the client certificate admin.pfx for reads too (GetClusterVersion "
+        "is refused as well): is it a credential this cluster knows (a client certificate it lists, or an Entra "
+        "ID app role)?"
+    )
+
+
+def test_a_401_gives_the_clusters_reason_from_its_challenge() -> None:
+    from sfdeclare.cluster.failures import refusal_message
+
+    message = refusal_message(
+        401,
+        None,
+        challenge='Bearer error="invalid_token", error_description="the token is expired"',
+        credential="the bearer token cluster.token (${env:SF_TOKEN})",
+        write=True,
+        backup_route=True,
+        reads_ok=None,
+        backup_reads_ok=None,
+    )
+    assert (
+        message
+        == "the token is expired -- the cluster refused the bearer token cluster.token (${env:SF_TOKEN})"
+    )

@@ -300,3 +300,101 @@ def test_a_token_that_cannot_be_a_header_is_refused_unsent_and_unshown(
         assert chaos.received == []
     assert code == 1
     assert "sfdeclare.yaml:2:1: error: cluster.token (${env:CANARY_TOKEN}) resolves to " in text, text
+
+
+# --- credentials of the cluster itself: a PFX password, an Entra ID client secret, private keys, tokens ------
+
+PFX_PASSWORD = f"{MARK}-PFX-0009"
+CLIENT_SECRET = f"{MARK}-CLIENT-SECRET-0010"
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("debug", [[], ["--debug"]], ids=["plain", "debug"])
+def test_cluster_credentials_never_show_in_any_output_file_or_report(
+    folder: Path, debug: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cluster reached over mutual TLS with a PFX (its password by reference) and Entra ID tokens got with a
+    client secret: neither secret, no private key and no acquired token appears anywhere, --debug included."""
+    import trustme
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    from entra_support import CLIENT_APP, CLUSTER_APP, TENANT, Authority, Registered
+
+    from sfdeclare.emulator.auth import AadSetup, Access
+
+    server_ca, client_ca = trustme.CA(), trustme.CA()
+    server_ca.cert_pem.write_to_path(str(folder / "ca.pem"))
+    server_ca.issue_cert("127.0.0.1").private_key_and_cert_chain_pem.write_to_path(str(folder / "server.pem"))
+    client_ca.cert_pem.write_to_path(str(folder / "client-ca.pem"))
+    admin = client_ca.issue_cert("admin@example.com")
+    key = serialization.load_pem_private_key(admin.private_key_pem.bytes(), password=None)
+    (folder / "admin.pfx").write_bytes(
+        pkcs12.serialize_key_and_certificates(
+            b"admin",
+            key,  # type: ignore[arg-type]
+            x509.load_pem_x509_certificate(admin.cert_chain_pems[0].bytes()),
+            None,
+            serialization.BestAvailableEncryption(PFX_PASSWORD.encode()),
+        )
+    )
+    key_body = admin.private_key_pem.bytes().decode().splitlines()[1]
+    monkeypatch.setenv("CANARY_PFX", PFX_PASSWORD)
+    monkeypatch.setenv("CANARY_CLIENT_SECRET", CLIENT_SECRET)
+    private_tmp = folder / "tmp"
+    private_tmp.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(private_tmp))
+    if debug:
+        monkeypatch.setenv("SFDECLARE_DEBUG", "1")
+    with Authority(folder) as authority:
+        authority.clients["app-admin"] = Registered(CLIENT_SECRET, ["Admin"])
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(authority.ca_path))
+        aad = AadSetup(TENANT, CLUSTER_APP, CLIENT_APP, authority.url, authority.public_key_pem)
+        with EmulatorServer(
+            str(folder / "cluster.state"),
+            tls_cert=str(folder / "server.pem"),
+            tls_key=str(folder / "server.pem"),
+            client_ca=str(folder / "client-ca.pem"),
+            access=Access(aad=aad),
+        ) as server:
+            cluster = (
+                "cluster:\n"
+                f"  endpoint: {server.url}\n"
+                "  auth: {kind: entra, credential: client_secret, client_id: app-admin, "
+                f"client_secret: '${{env:CANARY_CLIENT_SECRET}}', authority: '{authority.url}'}}\n"
+                "  tls: {ca_bundle: ca.pem, client_cert: admin.pfx, client_cert_password: '${env:CANARY_PFX}'}\n"
+            )
+            (folder / "sfdeclare.yaml").write_text(
+                CONFIG.replace("cluster:\n  token: ${env:CANARY_TOKEN}\n", cluster)
+            )
+            outputs: list[str] = []
+            for args in (
+                ["plan", "sfdeclare.yaml", "--out", "plan.json"],
+                ["apply", "sfdeclare.yaml", "--auto-approve", "--report", "r.json"],
+                [
+                    "apply",
+                    "sfdeclare.yaml",
+                    "--auto-approve",
+                    "--report",
+                    "r.xml",
+                    "--report-format",
+                    "junit",
+                ],
+                ["drift", "sfdeclare.yaml", "--format", "markdown"],
+                ["explain", "sfdeclare.yaml", "service[fabric:/CalcApp/CalcService]"],
+            ):
+                code, text = sfd(*debug, *args)
+                assert code == 0, text
+                outputs.append(text)
+        issued = list(authority.issued)
+    assert issued, "no token was acquired"
+    everything = "\n".join(outputs)
+    assert key_body not in everything and "PRIVATE KEY" not in everything
+    for token in issued:
+        assert token not in everything and token.split(".")[2] not in everything
+    assert list(private_tmp.iterdir()) == [], "a one-time key file was left behind"
+    for path in folder.rglob("*"):
+        if path.is_file() and path.name not in (*STATE_FILES, "admin.pfx", "server.pem"):
+            data = path.read_bytes()
+            assert MARK.encode() not in data and key_body.encode() not in data, path.name
+            assert not any(token.encode() in data for token in issued), path.name

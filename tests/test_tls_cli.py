@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from sfdeclare.cli import main
+from sfdeclare.emulator.auth import Access
 from sfdeclare.emulator.server import EmulatorServer
 from sfdeclare.emulator.state import init_state
 
@@ -51,7 +52,9 @@ def write_pfx(path: Path, leaf: trustme.LeafCert, password: str | None) -> None:
 class Cluster:
     """A served emulator over https with a given server certificate, requiring client certificates."""
 
-    def __init__(self, folder: Path, server: trustme.LeafCert, client_ca: trustme.CA) -> None:
+    def __init__(
+        self, folder: Path, server: trustme.LeafCert, client_ca: trustme.CA, access: Access | None = None
+    ) -> None:
         server.private_key_and_cert_chain_pem.write_to_path(str(folder / "server.pem"))
         client_ca.cert_pem.write_to_path(str(folder / "client-ca.pem"))
         self.emulator = EmulatorServer(
@@ -59,6 +62,7 @@ class Cluster:
             tls_cert=str(folder / "server.pem"),
             tls_key=str(folder / "server.pem"),
             client_ca=str(folder / "client-ca.pem"),
+            access=access,
         )
 
     def __enter__(self) -> str:
@@ -268,3 +272,48 @@ def test_an_issuer_the_client_cannot_see_is_refused_saying_how_to_show_it(
         (folder / "ca.pem").write_bytes(ca.cert_pem.bytes() + intermediate.cert_pem.bytes())
         code, err = plan(folder, url, tls)
     assert code == 0, err
+
+
+# --- the 403 diagnosis ---------------------------------------------------------------------------------------
+
+
+def test_backup_routes_refused_while_query_routes_work_names_the_common_name_issue(
+    folder: Path, ca: trustme.CA, client_ca: trustme.CA
+) -> None:
+    ca.cert_pem.write_to_path(str(folder / "ca.pem"))
+    client_ca.issue_cert("admin@example.com").private_key_and_cert_chain_pem.write_to_path(
+        str(folder / "admin.pem")
+    )
+    access = Access(refuse_backup_routes=True)
+    with Cluster(folder, ca.issue_cert("127.0.0.1"), client_ca, access) as url:
+        code, err = plan(folder, url, "    ca_bundle: ca.pem\n    client_cert: admin.pem\n")
+    assert code == 1
+    assert one_line(err).startswith(
+        "403 E_ACCESSDENIED: Access Denied. -- backup routes refuse the client "
+    ), err
+    assert one_line(err) == (
+        "403 E_ACCESSDENIED: Access Denied. -- backup routes refuse the client certificate admin.pem while "
+        "query routes accept it: likely the known Service Fabric issue on clusters whose certificates are "
+        "declared by common name (microsoft/service-fabric#460, microsoft/service-fabric-issues#1553)\n"
+    )
+
+
+def test_a_read_only_client_certificate_is_named_as_such(
+    folder: Path, ca: trustme.CA, client_ca: trustme.CA
+) -> None:
+    ca.cert_pem.write_to_path(str(folder / "ca.pem"))
+    reader = client_ca.issue_cert("reader@example.com")
+    reader.private_key_and_cert_chain_pem.write_to_path(str(folder / "reader.pem"))
+    access = Access(user_thumbprints=frozenset({sha1(reader.cert_chain_pems[0].bytes())}))
+    (folder / "sfdeclare.yaml").write_text("")
+    with Cluster(folder, ca.issue_cert("127.0.0.1"), client_ca, access) as url:
+        code, err = plan(folder, url, "    ca_bundle: ca.pem\n    client_cert: reader.pem\n")
+        assert code == 0, err  # reads work
+        out = io.StringIO()
+        code = main(["apply", "sfdeclare.yaml", "--auto-approve"], out=out, err=io.StringIO())
+    assert code == 1
+    assert (
+        "failed: create_policy policy[Daily]: E_ACCESSDENIED: Access Denied. -- writes are refused to the client "
+        "certificate reader.pem while reads work: a read-only credential (the User role may only GET); use an "
+        "admin client certificate or the Admin app role"
+    ) in out.getvalue().splitlines()

@@ -8,6 +8,9 @@ scrubbed (redact.py); no message ever holds a request or response body. Reading 
 Two durations are kept apart: ``timeout`` is the whole seconds the cluster is told to spend on a call (its
 ``timeout=`` query parameter), ``wait`` how long the client waits for the answer (by default that plus a grace,
 answer_timeout).
+
+Over 400 lines on purpose: the send loop and about thirty typed calls of a few lines each are one interface;
+opening, failures, secrets, Entra tokens, refusal probes and whole reads already live in their own modules.
 """
 
 from __future__ import annotations
@@ -29,11 +32,13 @@ from sfdeclare import __version__
 from sfdeclare.cluster import failures
 from sfdeclare.cluster.credentials import static_token
 from sfdeclare.cluster.endpoint import Endpoint, parse_endpoint
+from sfdeclare.cluster.entra import EntraTokens
 from sfdeclare.cluster.opener import open_exchange
 from sfdeclare.cluster.redact import scrub, sensitive_values
+from sfdeclare.cluster.refusals import RefusalProbe
 from sfdeclare.cluster.retry import RetryPolicy, parse_retry_after
 from sfdeclare.cluster.transport import AnswerTooLarge, Exchange, Outgoing, TransportExchange
-from sfdeclare.errors import ClusterError, ClusterRequestError
+from sfdeclare.errors import AuthError, ClusterError, ClusterRequestError
 from sfdeclare.model import references
 from sfdeclare.model.addresses import EntityRef
 from sfdeclare.model.declaration import ClusterSettings
@@ -110,6 +115,14 @@ class Client:
             headers.append(("Authorization", f"Bearer {token}"))
             self._credentials.append(token)
         self._headers = headers
+        self._tokens: EntraTokens | None = None
+        if self.settings.auth is not None:
+            self._tokens = EntraTokens(
+                self.settings.auth, env=self.env, base_dir=base_dir, discover=self._discover_aad
+            )
+            if not self.endpoint.is_https and self.endpoint.kind == "http":
+                warn(f"warning: sending Entra ID tokens over plain http to {self.endpoint.url}")
+        self._refusals = RefusalProbe(lambda probe: self.send(probe, diagnose=False), self.api)
         timeouts = {"connect": CONNECT_TIMEOUT, "read": self.wait, "write": self.wait, "pool": self.wait}
         self._exchange: Exchange = (
             TransportExchange(transport, self.endpoint.url, timeouts=timeouts)
@@ -124,6 +137,31 @@ class Client:
                 timeouts=timeouts,
             )
         )
+        if self._tokens is not None:
+            try:
+                self._tokens.authorization()  # discover and sign in now: a refusal is one line before any read
+            except BaseException:
+                self.close()
+                raise
+
+    def _discover_aad(self) -> replies.AadMetadata | None:
+        req = routes.get_aad_metadata(self.api)
+        reply = self.send(req, anonymous=True, diagnose=False)
+        return replies.parse_aad_metadata(reply.body, req.operation, reply.status)
+
+    def credential(self) -> str:
+        """The credential requests carry, as messages name it (references and paths, never values)."""
+        parts = []
+        if self._tokens is not None:
+            parts.append(f"the {self._tokens.describe()} token")
+        elif self.settings.token:
+            parts.append(f"the bearer token cluster.token ({self.settings.token})")
+        if self.endpoint.is_https and self.settings.tls.client_cert:
+            parts.append(f"the client certificate {self.settings.tls.client_cert}")
+        return (
+            " and ".join(parts)
+            or "a caller without credentials (set cluster.tls.client_cert or cluster.auth)"
+        )
 
     # --- lifecycle -------------------------------------------------------------------------------------------
 
@@ -134,6 +172,8 @@ class Client:
             return self._requests
 
     def close(self) -> None:
+        if self._tokens is not None:
+            self._tokens.close()
         self._exchange.close()
 
     def __enter__(self) -> Client:
@@ -146,11 +186,19 @@ class Client:
 
     # --- sending ---------------------------------------------------------------------------------------------
 
-    def send(self, req: WireRequest, *, secrets_env: Mapping[str, str] | None = None) -> Reply:
+    def send(
+        self,
+        req: WireRequest,
+        *,
+        secrets_env: Mapping[str, str] | None = None,
+        anonymous: bool = False,
+        diagnose: bool = True,
+    ) -> Reply:
         """Send one request (retrying transient failures) and return its 2xx Reply; raise ClusterRequestError.
 
         ``${env:...}`` / ``${file:...}`` references in the body are resolved here, from ``secrets_env`` (or the
-        client's environment); their values never reach an error message.
+        client's environment); their values never reach an error message. ``anonymous`` sends no bearer token
+        (GetAadMetadata); ``diagnose`` probes, after a 403, what else the cluster refuses (failures.py).
         """
         content: bytes | None = None
         secrets: list[str] = list(self._credentials)
@@ -167,8 +215,16 @@ class Client:
         started = self.retry.clock()
         attempt = 0
         ambiguous = False
+        refreshed = False
         while True:
             attempt += 1
+            sent_headers = headers
+            if self._tokens is not None and not anonymous:
+                try:
+                    sent_headers = [*headers, ("Authorization", self._tokens.authorization())]
+                except AuthError as exc:
+                    raise ClusterRequestError(req.operation, str(exc), attempts=attempt) from None
+                secrets = [*secrets, *self._tokens.secrets]
             with self._lock:
                 self._requests += 1
             try:
@@ -176,7 +232,7 @@ class Client:
                     Outgoing(
                         req.method,
                         target,
-                        headers,
+                        sent_headers,
                         content,
                         deadline=time.monotonic() + self.wait,
                         max_bytes=MAX_RESPONSE_BYTES,
@@ -221,6 +277,10 @@ class Client:
                 return Reply(status, self._parse_body(raw, req.operation, status), attempt, ambiguous)
             error = replies.parse_fabric_error(_loads(raw))
             code = error.code if error else None
+            if status == 401 and self._tokens is not None and not anonymous and not refreshed:
+                refreshed = True  # a token the cluster refuses (revoked, clock skew): one new one, at once
+                self._tokens.invalidate()
+                continue
             transient = codes.is_transient(status, code)
             ambiguous = ambiguous or (codes.is_ambiguous(status, code) and req.method != "GET")
             delay = None
@@ -228,7 +288,22 @@ class Client:
                 retry_after = parse_retry_after(answer.header("Retry-After"))
                 delay = self.retry.next_delay(attempt, started, retry_after)
             if delay is None:
-                message = failures.http_error_message(status, error, dict(req.query).get("api-version", ""))
+                if status in (401, 403) and diagnose:
+                    reads_ok, backup_reads_ok = self._refusals.probe(req) if status == 403 else (None, None)
+                    message = failures.refusal_message(
+                        status,
+                        error,
+                        challenge=answer.header("WWW-Authenticate"),
+                        credential=self.credential(),
+                        write=req.method != "GET",
+                        backup_route=routes.is_backup_route(req),
+                        reads_ok=reads_ok,
+                        backup_reads_ok=backup_reads_ok,
+                    )
+                else:
+                    message = failures.http_error_message(
+                        status, error, dict(req.query).get("api-version", "")
+                    )
                 notes = (
                     failures.attempts_note(attempt) + failures.maybe_done_note(ambiguous) if transient else ""
                 )

@@ -141,6 +141,54 @@ def http_error_message(status: int, error: FabricError | None, api_version: str)
     return f"HTTP {status} without a Service Fabric error body (is the endpoint a Service Fabric cluster?)"
 
 
+def refusal_message(
+    status: int,
+    error: FabricError | None,
+    *,
+    challenge: str | None,
+    credential: str,
+    write: bool,
+    backup_route: bool,
+    reads_ok: bool | None,
+    backup_reads_ok: bool | None,
+) -> str:
+    """A 401 or 403, with what the probes after it found (client.py): which credential was refused, the
+    cluster's reason, and for a 403 whether reads are refused too, only backup routes, or only writes."""
+    reason = (error.message if error is not None else "") or _challenge_reason(challenge)
+    if status == 401:
+        return f"{reason or 'not authenticated'} -- the cluster refused {credential}"
+    head = reason or "access denied"
+    if reads_ok is False:
+        return (
+            f"{head} -- the cluster refuses {credential} for reads too (GetClusterVersion is refused as well): "
+            "is it a credential this cluster knows (a client certificate it lists, or an Entra ID app role)?"
+        )
+    if reads_ok and backup_route and backup_reads_ok is False:
+        return (
+            f"{head} -- backup routes refuse {credential} while query routes accept it: likely the known "
+            "Service Fabric issue on clusters whose certificates are declared by common name "
+            "(microsoft/service-fabric#460, microsoft/service-fabric-issues#1553)"
+        )
+    if reads_ok and write:
+        return (
+            f"{head} -- writes are refused to {credential} while reads work: a read-only credential (the User "
+            "role may only GET); use an admin client certificate or the Admin app role"
+        )
+    return f"{head} -- the cluster refused {credential}"
+
+
+def _challenge_reason(challenge: str | None) -> str:
+    """The error_description of a ``WWW-Authenticate: Bearer ...`` challenge (RFC 6750), if any."""
+    if not challenge:
+        return ""
+    marker = 'error_description="'
+    start = challenge.find(marker)
+    if start < 0:
+        return ""
+    text = challenge[start + len(marker) :].split('"', 1)[0]
+    return " ".join(text.split())[:200]
+
+
 def attempts_note(attempts: int) -> str:
     return f" (gave up after {attempts} attempts)" if attempts > 1 else ""
 

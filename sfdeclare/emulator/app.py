@@ -2,7 +2,11 @@
 
 Processing follows the server: route -> role check -> timeout -> body binding -> api-version -> the rule, in
 one state transaction. Faults and latency (when configured) hit after routing and before any state is read
-or written, so a failed request changed nothing.
+or written, so a failed request changed nothing. Who may call (Entra ID tokens, certificate roles) is
+decided by auth.py before the route runs.
+
+Over 400 lines: routing, dispatch and the per-operation answers are one request path; the rules, state,
+queries and access live in their own modules.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -29,6 +33,7 @@ from sfdeclare.emulator import (
     timeline,
 )
 from sfdeclare.emulator import fabric_errors as fe
+from sfdeclare.emulator.auth import Access, Unauthorized
 from sfdeclare.emulator.fabric_errors import FabricFault
 from sfdeclare.emulator.faults import FaultInjector
 from sfdeclare.emulator.policies import BoundPolicy, bind_policy, model_state_error
@@ -51,6 +56,7 @@ class Request:
     target: str  # path and query, as sent (percent-encoded)
     headers: Mapping[str, str] = field(default_factory=dict)  # names in lower case
     body: bytes = b""
+    client_certificate: bytes | None = None  # DER, when the caller presented one over TLS
 
 
 @dataclass(frozen=True)
@@ -94,6 +100,8 @@ def match_route(method: str, path: str) -> Route:
     if path != "/" and path.endswith("/"):
         path = path.rstrip("/")
     head, _, tail = path.partition("/$/")
+    if head == "" and tail.lower() == "getaadmetadata":
+        return _check_method(method, Route("GET /$/GetAadMetadata", "GET", "aad_metadata", brs=False))
     if head == "" and tail.lower() == "getclusterversion":
         return _check_method(method, Route("GET /$/GetClusterVersion", "GET", "cluster_version", brs=False))
     control = backup_routes.control_route(method, tail) if head == "" else None
@@ -238,6 +246,7 @@ class EmulatorApp:
         query_page_size: int = DEFAULT_QUERY_PAGE_SIZE,
         faults: FaultInjector | None = None,
         latency_ms: float = 0.0,
+        access: Access | None = None,
     ) -> None:
         if runtime is not None:
             runtimes.check_runtime(runtime)
@@ -246,6 +255,7 @@ class EmulatorApp:
         self.query_page_size = query_page_size
         self.faults = faults
         self.latency_ms = latency_ms
+        self.access = access  # who may call (auth.py); None: every caller, its role from X-Role
         self.stats = Stats()
 
     def handle(self, request: Request) -> Response:
@@ -272,6 +282,21 @@ class EmulatorApp:
         if route.template.startswith(("GET /$/Emulator/", "POST /$/Emulator/")):
             query = {k.lower(): v for k, v in parse_qsl(split.query, keep_blank_values=True)}
             return _answer(*backup_routes.control(self.store, route.operation, route.params, query))
+        if route.operation == "aad_metadata":
+            self.stats.count(route.template)
+            return _json_response(200, (self.access or Access()).metadata())
+        if self.access is not None:
+            try:
+                role = self.access.role(request.headers.get("authorization"), request.client_certificate)
+            except Unauthorized as refused:
+                self.stats.count("unauthorized")
+                challenge = f'Bearer error="invalid_token", error_description="{refused.reason}"'
+                return Response(401, (("WWW-Authenticate", challenge), ("X-Content-Type-Options", "nosniff")))
+            if role is not None:
+                request = replace(request, headers={**request.headers, "x-role": role})
+            if self.access.refuse_backup_routes and route.brs:
+                self.stats.count(route.template)
+                raise FabricFault(fe.ACCESS_DENIED, "Access Denied.")
         runtime = self._runtime()
         if route.operation == "cluster_version" and not runtimes.supports(
             runtime, runtimes.GET_CLUSTER_VERSION

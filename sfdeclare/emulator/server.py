@@ -24,6 +24,7 @@ from sfdeclare.emulator.app import (
     Response,
     error_response,
 )
+from sfdeclare.emulator.auth import Access
 from sfdeclare.emulator.chaos import check_mode, damage
 from sfdeclare.emulator.clock import MODES as CLOCK_MODES
 from sfdeclare.emulator.clock import configure as configure_clock
@@ -117,7 +118,12 @@ class _Handler(StreamRequestHandler):
             self._send(error_response(fault), method, close=True)
             self._linger()
             return False
-        response = self.server.app.handle(Request(method, target, headers, body))
+        peer = (
+            self.connection.getpeercert(binary_form=True)
+            if isinstance(self.connection, ssl.SSLSocket)
+            else None
+        )
+        response = self.server.app.handle(Request(method, target, headers, body, client_certificate=peer))
         if response.reset:
             self._reset()
             return False
@@ -344,6 +350,7 @@ class EmulatorServer:
         query_page_size: int = DEFAULT_QUERY_PAGE_SIZE,
         chaos: str | None = None,
         clock: str | None = None,
+        access: Access | None = None,
     ) -> None:
         if clock is not None and clock not in CLOCK_MODES:
             raise EmulatorError(f"unknown clock {clock!r} (expected virtual or real)")
@@ -371,6 +378,7 @@ class EmulatorServer:
         self.latency_ms = latency_ms
         self.query_page_size = query_page_size
         self._tls = _tls_context(tls_cert, tls_key, client_ca)
+        self.access = access
         self._server: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.app: EmulatorApp | None = None
@@ -397,6 +405,7 @@ class EmulatorServer:
             query_page_size=self.query_page_size,
             faults=self._faults,
             latency_ms=self.latency_ms,
+            access=self.access,
         )
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         try:

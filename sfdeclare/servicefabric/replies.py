@@ -389,3 +389,38 @@ def explicit_configuration(items: Iterable[BackupConfigurationItem]) -> Explicit
         for item in items_seen
     )
     return ExplicitConfiguration({**revealed, **own}, frozenset(suspensions), shown)
+
+
+# --- Entra ID discovery ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AadMetadata:
+    """GetAadMetadata's ``metadata`` (sfclient-model-aadmetadata): ``login`` is the login host URL, ``tenant``
+    the tenant id, ``cluster`` the cluster application (the tokens' audience), ``client`` the client
+    application, ``authority`` the login host with the tenant."""
+
+    authority: str
+    client: str
+    cluster: str
+    login: str
+    redirect: str
+    tenant: str
+
+
+def parse_aad_metadata(body: Any, operation: str, status: int = 200) -> AadMetadata | None:
+    """``{type: "aad", metadata: {...}}`` -> AadMetadata; None when the cluster does not use Entra ID (any
+    other ``type``, or no metadata)."""
+    try:
+        obj = _obj(body, "the answer")
+        kind = obj.get("type")
+        if not isinstance(kind, str) or kind.lower() != "aad":
+            return None
+        meta = _obj(obj.get("metadata"), "metadata")
+        values = {
+            key: (_str(meta, key, f"metadata.{key}", optional=True) or "")
+            for key in ("authority", "client", "cluster", "login", "redirect", "tenant")
+        }
+    except ShapeError as exc:
+        raise reject(operation, status, str(exc)) from None
+    return AadMetadata(**values)

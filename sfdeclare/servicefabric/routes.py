@@ -321,3 +321,23 @@ def get_partition(partition_id: str, opts: ApiOptions) -> WireRequest:
         None,
         f"GetPartitionInfo partition[{partition_id}]",
     )
+
+
+# --- access: Entra ID discovery and the probe of a refusal --------------------------------------------------
+
+
+def get_aad_metadata(opts: ApiOptions) -> WireRequest:
+    """GET /$/GetAadMetadata (api-version 6.0, unauthenticated): the cluster's Entra ID authority and ids."""
+    return WireRequest("GET", "/$/GetAadMetadata", _query("6.0", opts), None, "GetAadMetadata")
+
+
+def get_cluster_version(opts: ApiOptions) -> WireRequest:
+    """GET /$/GetClusterVersion (api-version 6.4): a read of a query route, no backup involved."""
+    return WireRequest("GET", "/$/GetClusterVersion", _query("6.4", opts), None, "GetClusterVersion")
+
+
+def is_backup_route(req: WireRequest) -> bool:
+    """Is this a Backup Restore Service route (policies, mappings, suspensions, configuration info)? Every
+    such path holds "Backup" (/BackupRestore/..., /$/EnableBackup, /$/GetBackupConfigurationInfo); query
+    routes (applications, services, partitions, cluster version) do not."""
+    return "Backup" in req.path
