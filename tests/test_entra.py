@@ -107,9 +107,10 @@ def test_discovery_and_acquisition_then_plan_and_apply(folder: Path, authority: 
 
 
 def test_a_short_lived_token_is_refreshed_during_a_long_apply(folder: Path, authority: Authority) -> None:
-    """Tokens live 2 s; with 60 ms a request, one at a time, the apply outlives several: each is replaced
-    before it expires, so the cluster never refuses one, and the run completes."""
-    authority.lifetime = 2.0
+    """Tokens live 1.5 s; at 60 ms a request (a floor), one at a time, the apply's 30-odd requests take over 2 s,
+    so the first token expires mid-run: each is replaced before it expires, the cluster never refuses one, and
+    the run completes."""
+    authority.lifetime = 1.5
     with serve(folder, authority, latency_ms=60) as cluster:
         write_config(folder, cluster.url, auth_lines(authority))
         code, out, err = sfd(authority, "apply", "sfdeclare.yaml", "--auto-approve", "--parallelism", "1")
