@@ -1,7 +1,7 @@
-"""A cluster that misbehaves at the HTTP level (tests/faulty_server_support.py): invalid JSON, HTML error pages,
-a 200 of the wrong shape, a truncated body, silence, a reset mid-response. Each gives one clear error naming
-the operation, never a traceback; apply reports exactly what it did and did not do, and a re-run against a
-healthy cluster converges."""
+"""A cluster that misbehaves at the HTTP level (emulator chaos rules, tests/faulty_server_support.py):
+invalid JSON, HTML error pages, a 200 of the wrong shape, a truncated body, silence, a reset mid-response. Each
+gives one clear error naming the operation, never a traceback; apply reports exactly what it did and did not do,
+and a re-run against a healthy cluster converges."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def emulator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fast_retries: None
 @pytest.mark.parametrize("fault", sorted(CLIENT_FAULTS))
 def test_each_fault_is_one_clear_error_naming_the_operation(fault: str, emulator: EmulatorServer) -> None:
     with (
-        FaultyServer(emulator.url, [Rule("GET", POLICIES, fault)]) as chaos,
+        FaultyServer(emulator, [Rule("GET", POLICIES, fault)]) as chaos,
         connect(chaos.url, timeout=1, retry=QUICK) as client,
     ):
         with pytest.raises(ClusterError) as info:
@@ -81,7 +81,7 @@ def test_each_fault_is_one_clear_error_naming_the_operation(fault: str, emulator
 @pytest.mark.timeout(20)
 @pytest.mark.parametrize("fault", sorted(CLIENT_FAULTS))
 def test_plan_against_a_faulty_cluster_exits_1_with_one_line(fault: str, emulator: EmulatorServer) -> None:
-    with FaultyServer(emulator.url, [Rule("GET", POLICIES, fault)]) as chaos:
+    with FaultyServer(emulator, [Rule("GET", POLICIES, fault)]) as chaos:
         out, err = io.StringIO(), io.StringIO()
         code = main(["plan", "sfdeclare.yaml", "--endpoint", chaos.url], out=out, err=err)
     assert code == 1
@@ -116,7 +116,7 @@ def test_apply_reports_exactly_what_was_and_was_not_done_then_converges(emulator
         Rule("POST", "/Applications/App1/$/EnableBackup", "reset_mid_response"),
         Rule("POST", "/Applications/App2/$/EnableBackup", "forward_then_reset", times=1),
     ]
-    with FaultyServer(emulator.url, rules) as chaos:
+    with FaultyServer(emulator, rules) as chaos:
         code, out, err = run_apply(chaos.url, "--report", "report.json")
         sent = chaos.received
     assert code == 1
@@ -162,7 +162,7 @@ def test_apply_reports_exactly_what_was_and_was_not_done_then_converges(emulator
 @pytest.mark.timeout(20)
 def test_a_cluster_that_never_answers_times_out_within_the_client_timeout(emulator: EmulatorServer) -> None:
     with (
-        FaultyServer(emulator.url, [Rule("POST", "/$/Create", "silent")]) as chaos,
+        FaultyServer(emulator, [Rule("POST", "/$/Create", "silent")]) as chaos,
         connect(chaos.url, timeout=1, wait=0.2, retry=ONCE) as client,
         pytest.raises(ClusterError) as info,
     ):
@@ -180,7 +180,7 @@ def test_a_cluster_that_trickles_its_answer_is_cut_off_at_the_timeout(
 ) -> None:
     """Every read arrives in time, the body (or the header) never ends: the whole answer has one deadline."""
     with (
-        FaultyServer(emulator.url, [Rule("GET", POLICIES, fault)]) as chaos,
+        FaultyServer(emulator, [Rule("GET", POLICIES, fault)]) as chaos,
         connect(chaos.url, timeout=1, wait=0.2, retry=ONCE) as client,
         pytest.raises(ClusterError) as info,
     ):
@@ -196,7 +196,7 @@ def test_an_endless_answer_is_refused_at_the_size_limit(
     tracemalloc.start()
     try:
         with (
-            FaultyServer(emulator.url, [Rule("GET", POLICIES, "endless_body")]) as chaos,
+            FaultyServer(emulator, [Rule("GET", POLICIES, "endless_body")]) as chaos,
             connect(chaos.url, timeout=1, retry=QUICK) as client,
         ):
             with pytest.raises(ClusterError) as info:
@@ -214,7 +214,7 @@ def test_an_endless_answer_is_refused_at_the_size_limit(
 def test_a_redirect_is_not_followed_and_the_token_stays(emulator: EmulatorServer) -> None:
     settings = ClusterSettings(token="${env:TOKEN}")
     with (
-        FaultyServer(emulator.url, [Rule("GET", POLICIES, "redirect_307")]) as chaos,
+        FaultyServer(emulator, [Rule("GET", POLICIES, "redirect_307")]) as chaos,
         connect(
             chaos.url, settings=settings, env={"TOKEN": "t0k"}, retry=QUICK, warn=lambda m: None
         ) as client,
@@ -230,7 +230,7 @@ def test_a_write_whose_answer_is_always_lost_is_reported_as_possibly_done(emulat
     """The cluster carries the write out and the answer never arrives: apply cannot know, and says so; the
     convergence check then tells what the cluster holds, and the re-run has nothing left to do for it."""
     rules = [Rule("POST", "/Applications/App2/$/EnableBackup", "forward_then_reset")]
-    with FaultyServer(emulator.url, rules) as chaos:
+    with FaultyServer(emulator, rules) as chaos:
         code, out, err = run_apply(chaos.url)
     assert code == 1
     line = next(
@@ -247,7 +247,7 @@ def test_a_write_whose_answer_is_always_lost_is_reported_as_possibly_done(emulat
 def test_names_with_terminal_escapes_from_the_cluster_never_reach_the_output(
     command: list[str], emulator: EmulatorServer
 ) -> None:
-    with FaultyServer(emulator.url, [Rule("GET", POLICIES + "?", "hostile_names")]) as chaos:
+    with FaultyServer(emulator, [Rule("GET", POLICIES + "?", "hostile_names")]) as chaos:
         out, err = io.StringIO(), io.StringIO()
         code = main([*command, "--endpoint", chaos.url], out=out, err=err)
     text = out.getvalue() + err.getvalue()
@@ -261,7 +261,7 @@ def test_names_with_terminal_escapes_from_the_cluster_never_reach_the_output(
 
 @pytest.mark.timeout(20)
 def test_a_policy_field_with_a_terminal_escape_is_refused_by_name_and_field(emulator: EmulatorServer) -> None:
-    with FaultyServer(emulator.url, [Rule("GET", POLICIES + "?", "hostile_field")]) as chaos:
+    with FaultyServer(emulator, [Rule("GET", POLICIES + "?", "hostile_field")]) as chaos:
         out, err = io.StringIO(), io.StringIO()
         code = main(["drift", "sfdeclare.yaml", "--endpoint", chaos.url], out=out, err=err)
     assert code == 1 and out.getvalue() == ""
@@ -275,7 +275,7 @@ def test_a_policy_field_with_a_terminal_escape_is_refused_by_name_and_field(emul
 def test_a_failure_while_checking_convergence_still_reports_what_was_applied(
     emulator: EmulatorServer,
 ) -> None:
-    with FaultyServer(emulator.url, [Rule("GET", POLICIES + "?", "html_502", after=1)]) as chaos:
+    with FaultyServer(emulator, [Rule("GET", POLICIES + "?", "html_502", after=1)]) as chaos:
         code, out, err = run_apply(chaos.url, "--report", "report.json")
     assert code == 1
     assert "Apply complete: 5 applied, 0 failed, 0 skipped." in out, out + err

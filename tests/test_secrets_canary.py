@@ -169,7 +169,7 @@ def test_an_error_while_a_secret_is_in_the_request_never_shows_it(
         "sfdeclare.cluster.client.RetryPolicy", functools.partial(RetryPolicy, base_delay=0.001)
     )
     rules = [Rule("POST", "/$/Create", fault), Rule("POST", "/$/Update", fault)]
-    with FaultyServer(served.url, rules) as chaos:
+    with FaultyServer(served, rules) as chaos:
         code, text = sfd(
             *debug,
             "apply",
@@ -183,7 +183,7 @@ def test_an_error_while_a_secret_is_in_the_request_never_shows_it(
         sent = [r.body for r in chaos.received if r.path.startswith("/BackupRestore/BackupPolicies/$/Create")]
     assert code == 1
     assert "failed: create_policy policy[Blob]" in text and "failed: create_policy policy[Share]" in text
-    # the cluster (here the chaos proxy) was sent the real values
+    # the cluster (here the emulator, misbehaving) was sent the real values
     assert any(STORE.encode() in body for body in sent)
     assert any(PASSWORD.encode() in body and SECOND.encode() in body for body in sent)
     if fault == "echo_400":
@@ -194,7 +194,7 @@ def test_an_error_while_a_secret_is_in_the_request_never_shows_it(
 
 @pytest.mark.timeout(30)
 def test_the_echoed_message_is_scrubbed_not_dropped(folder: Path, served: EmulatorServer) -> None:
-    with FaultyServer(served.url, [Rule("POST", "/$/Create", "echo_400")]) as chaos:
+    with FaultyServer(served, [Rule("POST", "/$/Create", "echo_400")]) as chaos:
         code, text = sfd("apply", "sfdeclare.yaml", "--endpoint", chaos.url, "--auto-approve")
     assert code == 1
     assert '"ConnectionString":"****"' in text or "ConnectionString" in text
@@ -213,7 +213,7 @@ def test_secrets_the_server_echoes_escaped_or_in_part_are_scrubbed(
     monkeypatch.setenv(
         "CANARY_STORE", f"DefaultEndpointsProtocol=https;AccountName=acct;AccountKey={MARK}Key01=="
     )
-    with FaultyServer(served.url, [Rule("POST", "/$/Create", fault)]) as chaos:
+    with FaultyServer(served, [Rule("POST", "/$/Create", fault)]) as chaos:
         out, err = io.StringIO(), io.StringIO()
         code = main(["apply", "sfdeclare.yaml", "--endpoint", chaos.url, "--auto-approve"], out=out, err=err)
     text = out.getvalue() + err.getvalue()
@@ -266,9 +266,7 @@ def test_a_secret_written_into_the_file_by_mistake_is_refused_without_quoting_it
 def test_a_server_that_echoes_the_bearer_token_does_not_leak_it(
     folder: Path, served: EmulatorServer, command: str
 ) -> None:
-    with FaultyServer(
-        served.url, [Rule("GET", "/BackupRestore/BackupPolicies", "echo_headers_401")]
-    ) as chaos:
+    with FaultyServer(served, [Rule("GET", "/BackupRestore/BackupPolicies", "echo_headers_401")]) as chaos:
         extra = ["--auto-approve"] if command == "apply" else []
         code, text = sfd("--debug", command, "sfdeclare.yaml", "--endpoint", chaos.url, *extra)
         seen = [r for r in chaos.received if r.path.startswith("/BackupRestore/BackupPolicies")]
@@ -281,7 +279,7 @@ def test_a_server_that_echoes_the_bearer_token_does_not_leak_it(
 def test_a_write_rejected_with_the_token_echoed_does_not_leak_it(
     folder: Path, served: EmulatorServer
 ) -> None:
-    with FaultyServer(served.url, [Rule("POST", "/$/Create", "echo_headers_401")]) as chaos:
+    with FaultyServer(served, [Rule("POST", "/$/Create", "echo_headers_401")]) as chaos:
         code, text = sfd("apply", "sfdeclare.yaml", "--endpoint", chaos.url, "--auto-approve")
     assert code == 1
     assert "failed: create_policy policy[Blob]" in text and "Access denied" in text
@@ -295,7 +293,7 @@ def test_a_token_that_cannot_be_a_header_is_refused_unsent_and_unshown(
     folder: Path, served: EmulatorServer, token: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CANARY_TOKEN", token)
-    with FaultyServer(served.url) as chaos:
+    with FaultyServer(served) as chaos:
         code, text = sfd("--debug", "plan", "sfdeclare.yaml", "--endpoint", chaos.url)
         assert chaos.received == []
     assert code == 1

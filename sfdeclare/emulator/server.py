@@ -25,7 +25,7 @@ from sfdeclare.emulator.app import (
     error_response,
 )
 from sfdeclare.emulator.auth import Access
-from sfdeclare.emulator.chaos import check_mode, damage
+from sfdeclare.emulator.chaos import Chaos, check_mode
 from sfdeclare.emulator.clock import MODES as CLOCK_MODES
 from sfdeclare.emulator.clock import configure as configure_clock
 from sfdeclare.emulator.fabric_errors import FabricFault
@@ -123,13 +123,17 @@ class _Handler(StreamRequestHandler):
             if isinstance(self.connection, ssl.SSLSocket)
             else None
         )
-        response = self.server.app.handle(Request(method, target, headers, body, client_certificate=peer))
+        request = Request(method, target, headers, body, client_certificate=peer)
+        chaos = self.server.chaos
+        rule = chaos.match(request) if chaos is not None else None
+        if chaos is not None and rule is not None and not rule.carries_out:
+            return chaos.act(rule, request, None, _Wire(self, method))
+        response = self.server.app.handle(request)
         if response.reset:
             self._reset()
             return False
-        chaos = self.server.chaos
-        if chaos is not None and not target.lower().startswith("/$/emulator"):
-            return self._chaos(chaos, response, method)
+        if chaos is not None and rule is not None:
+            return chaos.act(rule, request, response, _Wire(self, method))
         self._send(response, method, close=not keep_alive)
         return keep_alive
 
@@ -148,22 +152,6 @@ class _Handler(StreamRequestHandler):
                 drained += len(chunk)
         except OSError:
             pass
-
-    def _chaos(self, mode: str, response: Response, method: str) -> bool:
-        if mode == "hang":
-            self.server.stopping.wait()
-            return False
-        if mode in ("truncated", "reset-mid-response"):
-            whole = response.body or b'{"Error":{"Code":"E_UNEXPECTED","Message":"partial"}}'
-            # Announce the whole body, send half of it, then end the connection: cleanly or with a reset.
-            self._send(
-                Response(response.status, response.headers, whole), method, close=True, limit=len(whole) // 2
-            )
-            if mode == "reset-mid-response":
-                self._reset()
-            return False
-        self._send(damage(mode, response), method, close=False)
-        return True
 
     def _headers(self) -> dict[str, str]:
         headers: dict[str, str] = {}
@@ -253,6 +241,23 @@ class _Handler(StreamRequestHandler):
             pass
 
 
+class _Wire:
+    """The handler's connection as the chaos faults act on it (``chaos.Wire``)."""
+
+    def __init__(self, handler: _Handler, method: str) -> None:
+        self._handler = handler
+        self._method = method
+
+    def answer(self, response: Response, *, close: bool = False, limit: int | None = None) -> None:
+        self._handler._send(response, self._method, close=close, limit=limit)
+
+    def write(self, data: bytes) -> None:
+        self._handler.wfile.write(data)
+
+    def reset(self) -> None:
+        self._handler._reset()
+
+
 class _HTTPServer(ThreadingTCPServer):
     daemon_threads = True
     # socketserver's default of 5 overflows when a client opens its whole pool at once; the kernel then drops
@@ -267,13 +272,12 @@ class _HTTPServer(ThreadingTCPServer):
         app: EmulatorApp,
         tls: ssl.SSLContext | None,
         family: int,
-        chaos: str | None = None,
+        chaos: Chaos | None = None,
     ) -> None:
         self.address_family = family
         self.app = app
         self.tls = tls
         self.chaos = chaos
-        self.stopping = threading.Event()
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         super().__init__(address, _Handler)
@@ -369,7 +373,7 @@ class EmulatorServer:
             check_mode(chaos)
         except ValueError as exc:
             raise EmulatorError(str(exc)) from None
-        self.chaos = chaos
+        self._chaos = Chaos.from_mode(chaos) if chaos is not None else None
         self.state_path = state_path
         self.topology = topology
         self.host = host
@@ -395,6 +399,8 @@ class EmulatorServer:
     def start(self) -> EmulatorServer:
         if self._server is not None:
             return self
+        if self._chaos is not None:
+            self._chaos.released.clear()  # a restart: waiting faults wait again
         init_state(self.state_path, self.topology, self.runtime)  # the runtime is the cluster's: recorded
         store = Store(self.state_path)
         if self.clock is not None:
@@ -409,7 +415,7 @@ class EmulatorServer:
         )
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         try:
-            self._server = _HTTPServer((self.host, self.port), self.app, self._tls, family, self.chaos)
+            self._server = _HTTPServer((self.host, self.port), self.app, self._tls, family, self._chaos)
         except OSError as exc:
             store.close()
             raise EmulatorError(f"cannot listen on {self.host}:{self.port}: {exc.strerror or exc}") from None
@@ -422,11 +428,21 @@ class EmulatorServer:
         self._thread.start()
         return self
 
+    def set_chaos(self, chaos: Chaos | None) -> None:
+        """From the next request on, misbehave by ``chaos`` (None: answer as the emulator again). The chaos it
+        replaces is released: its waiting faults end."""
+        previous, self._chaos = self._chaos, chaos
+        if self._server is not None:
+            self._server.chaos = chaos
+        if previous is not None and previous is not chaos:
+            previous.release()
+
     def stop(self) -> None:
         server, self._server = self._server, None
+        if self._chaos is not None:
+            self._chaos.release()
         if server is None:
             return
-        server.stopping.set()
         server.shutdown()
         server.close_connections()
         server.server_close()
