@@ -53,6 +53,12 @@ COMMANDS: dict[str, tuple[str, str, str | None]] = {
         "report where the cluster differs from the configuration",
         "exit status: 0 no drift, 2 drift, 1 error, 3 internal error (a bug); drift never changes the cluster",
     ),
+    "status": (
+        "sfdeclare.commands.status",
+        "check that the partitions the configuration covers are backed up as their schedules say",
+        "exit status: 0 nothing is a problem, 2 something is (late, failing, ...), 1 error; "
+        "status never changes the cluster",
+    ),
     "import": ("sfdeclare.commands.import_config", "write YAML for the live backup configuration", None),
     "explain": (
         "sfdeclare.commands.explain",
@@ -61,7 +67,7 @@ COMMANDS: dict[str, tuple[str, str, str | None]] = {
     ),
     "schema": (
         "sfdeclare.commands.schema",
-        "print the configuration's JSON schema (or the plan, report or drift one)",
+        "print the configuration's JSON schema (or the plan, report, drift or status one)",
         None,
     ),
     "emulator": ("sfdeclare.commands.emulator", "the local Service Fabric backup emulator", None),

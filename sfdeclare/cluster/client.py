@@ -69,6 +69,7 @@ class Reply:
     body: Any
     attempts: int = 1
     ambiguous: bool = False
+    date: str | None = None  # the answer's Date header: the cluster's clock (status reads it)
 
 
 def _stderr_warn(message: str) -> None:
@@ -274,7 +275,8 @@ class Client:
                 continue
             status, raw = answer.status, answer.body
             if 200 <= status < 300:
-                return Reply(status, self._parse_body(raw, req.operation, status), attempt, ambiguous)
+                body = self._parse_body(raw, req.operation, status)
+                return Reply(status, body, attempt, ambiguous, answer.header("Date"))
             error = replies.parse_fabric_error(_loads(raw))
             code = error.code if error else None
             if status == 401 and self._tokens is not None and not anonymous and not refreshed:

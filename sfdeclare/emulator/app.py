@@ -18,12 +18,14 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from email.utils import formatdate
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from sfdeclare.emulator import (
     backup_routes,
     backups,
+    clock,
     entities,
     queries,
     retention,
@@ -260,12 +262,23 @@ class EmulatorApp:
 
     def handle(self, request: Request) -> Response:
         try:
-            return self._handle(request)
+            response = self._handle(request)
         except FabricFault as fault:
-            return error_response(fault)
+            response = error_response(fault)
         except Exception as exc:  # a bug or a storage failure: a 500 FabricError, never a dropped request
             name = type(exc).__name__
-            return error_response(FabricFault(fe.UNEXPECTED, f"Emulator internal error ({name})."))
+            response = error_response(FabricFault(fe.UNEXPECTED, f"Emulator internal error ({name})."))
+        return response if response.reset else self._dated(response)
+
+    def _dated(self, response: Response) -> Response:
+        """Every answer carries the emulator's clock as its Date header, as a cluster's carries its own
+        (RFC 9110 §6.6.1): clients read the cluster's time from it (`sfdeclare status` does)."""
+        try:
+            with self.store.read() as tx:
+                moment = clock.now(tx)
+        except Exception:  # a state that cannot be read: the host's clock, the answer says what failed
+            moment = clock.wall_now()
+        return replace(response, headers=(*response.headers, ("Date", formatdate(moment, usegmt=True))))
 
     def _handle(self, request: Request) -> Response:
         split = urlsplit(request.target)

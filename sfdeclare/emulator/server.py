@@ -222,7 +222,7 @@ class _Handler(StreamRequestHandler):
         lines = [
             f"HTTP/1.1 {response.status} {_reason(response.status)}",
             "Server: sfdeclare-emulator",
-            f"Date: {_http_date()}",
+            *(() if any(n == "Date" for n, _ in response.headers) else (f"Date: {_http_date()}",)),
             *(f"{name}: {value}" for name, value in response.headers),
             f"Content-Length: {len(response.body)}",
         ]

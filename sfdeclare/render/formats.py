@@ -1,7 +1,7 @@
 """One registry per kind of document, each renderer with one signature: ``renderer(document, *, color) -> str``.
 
-``plan`` (text, json, markdown, github), ``drift`` (text, json, markdown) and the apply ``report`` (json, junit,
-markdown). Commands build their ``--format`` choices from these and render through them, so an unknown format
+``plan`` (text, json, markdown, github), ``drift`` (text, json, markdown), ``status`` (text, json, markdown)
+and the apply ``report`` (json, junit, markdown). Commands build their ``--format`` choices from these and render through them, so an unknown format
 is the same one-line error everywhere. ``color`` only matters to the text views; the others ignore it.
 """
 
@@ -13,8 +13,9 @@ from typing import Generic, Protocol, TypeVar
 
 from sfdeclare.engine.drift import DriftReport
 from sfdeclare.engine.plan import Plan
+from sfdeclare.engine.status import StatusReport
 from sfdeclare.errors import SfdeclareError
-from sfdeclare.render import drift, github, json, markdown, report, text
+from sfdeclare.render import drift, github, json, markdown, report, status, text
 from sfdeclare.render.report import ApplyReport
 
 _Doc = TypeVar("_Doc", contravariant=True)
@@ -56,4 +57,7 @@ DRIFT: Formats[DriftReport] = Formats(
 )
 REPORT: Formats[ApplyReport] = Formats(
     {"json": report.render_json, "junit": report.render_junit, "markdown": report.render_markdown}
+)
+STATUS: Formats[StatusReport] = Formats(
+    {"text": status.render_text, "json": status.render_json, "markdown": status.render_markdown}
 )
