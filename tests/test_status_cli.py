@@ -168,7 +168,7 @@ def test_every_class_from_the_scenario_that_causes_it(shop: tuple[str, str]) -> 
 
 
 def test_ok_exits_0_and_text_is_grouped_by_application(shop: tuple[str, str], tmp_path: Path) -> None:
-    config, state = shop
+    state = shop[1]
     healthy = tmp_path / "healthy.yaml"
     healthy.write_text(CONFIG.replace("      Ledger: {policy: none}\n", ""))
     run("emulator", "advance", "--state", state, "P1D")
@@ -197,12 +197,12 @@ def test_markdown_lists_problems_first(shop: tuple[str, str]) -> None:
 def test_grace_and_now_override(shop: tuple[str, str]) -> None:
     config, state = shop
     run("emulator", "advance", "--state", state, "PT2H")
-    # judged at 04:00 with the backup of 02:00 the latest: the 03:00 run is 1 h old, inside the 30 min
-    # minimum? no: 1 h > 30 min, so late; with --grace PT2H it is not
-    code, report = status(config, state, "--now", "2024-01-01T04:00:00Z")
+    # judged at 04:00 with the backup of 02:00 the latest: the 03:00 run is 1 h old, more than the default
+    # grace (half an hour, at least 30 minutes), so late; with --grace PT2H it is not
+    _, report = status(config, state, "--now", "2024-01-01T04:00:00Z")
     assert report["now_source"] == "option"
     assert classes(report)[ORDERS[0]] == ("late", True)
-    code, report = status(config, state, "--now", "2024-01-01T04:00:00Z", "--grace", "PT2H")
+    _, report = status(config, state, "--now", "2024-01-01T04:00:00Z", "--grace", "PT2H")
     assert classes(report)[ORDERS[0]] == ("ok", False)
     assert report["grace_seconds"] == 7200
 
