@@ -160,7 +160,7 @@ def _action_steps(jobs: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
 def test_every_sfdeclare_command_in_the_azure_recipe_parses() -> None:
     scripts = _scripts(_azure()["stages"], ("script", "bash"))
     commands = [argv for script in scripts for argv in sfdeclare_commands(script)]
-    assert {argv[0] for argv in commands} == {"validate", "plan", "apply", "drift"}
+    assert {argv[0] for argv in commands} == {"validate", "plan", "apply", "drift", "status"}
     problems = [(argv, parse_error(argv)) for argv in commands]
     assert [p for p in problems if p[1] is not None] == []
     plans = [a for a in commands if a[0] == "plan"]
@@ -176,7 +176,12 @@ def test_the_github_recipe_runs_every_command_through_the_one_pinned_action() ->
     refs = {s["uses"] for job in steps.values() for s in job}
     assert len(refs) == 1, refs  # one place to set (a YAML anchor), so every job runs the same code
     commands = {name: [s["with"]["command"] for s in job] for name, job in steps.items()}
-    assert commands == {"validate": ["validate"], "plan": ["plan"], "apply": ["apply"], "drift": ["drift"]}
+    assert commands == {
+        "validate": ["validate"],
+        "plan": ["plan"],
+        "apply": ["apply"],
+        "drift": ["drift", "status"],  # the scheduled job: one issue for both
+    }
     for job in steps.values():
         for step in job:
             assert set(step["with"]) <= set(inputs), set(step["with"]) - set(inputs)
@@ -186,7 +191,8 @@ def test_the_github_recipe_runs_every_command_through_the_one_pinned_action() ->
     assert apply["plan-file"] == "reviewed/plan.json" and apply["format"] == "junit"
     assert "--allow-destructive" in apply["args"] and "allow_destructive == 'true'" in apply["args"]
     assert all(
-        not re.search(r"\bsfdeclare (validate|plan|apply|drift)\b", s) for s in _scripts(jobs, ("run",))
+        not re.search(r"\bsfdeclare (validate|plan|apply|drift|status)\b", s)
+        for s in _scripts(jobs, ("run",))
     )
 
 
@@ -255,6 +261,13 @@ def test_github_recipe_has_the_sticky_comment_artifact_junit_and_drift_issue() -
         "script"
     ]
     assert "state: 'closed'" in drift_script and "issues.create" in drift_script
+    # one issue for drift and backup status: opened when either exits 2, closed only when both exit 0
+    assert "[process.env.DRIFT_EXIT, process.env.STATUS_EXIT]" in drift_script
+    assert "exits.some(e => e === '2')" in drift_script and "exits.every(e => e === '0')" in drift_script
+    issue_step = next(s for s in jobs["drift"]["steps"] if "github-script" in s.get("uses", ""))
+    assert issue_step["env"]["STATUS_EXIT"] == "${{ steps.status.outputs.exit-code }}"
+    status_step = next(s for s in _action_steps(jobs)["drift"] if s["with"]["command"] == "status")
+    assert status_step["id"] == "status" and status_step["with"]["format"] == "markdown"
 
 
 def test_azure_recipe_publishes_the_plan_summary_junit_and_comments_once() -> None:
@@ -326,6 +339,11 @@ def test_the_exit_codes_the_recipes_rely_on_are_what_the_cli_returns(
     )
     assert _run("plan", config, "--endpoint", calc_cluster, "--detailed-exitcode") == 0
     assert _run("drift", config, "--endpoint", calc_cluster) == 0
+    # status: 0 while no backup is due, 2 once --since puts the first daily run past its grace, 1 on error
+    assert _run("status", config, "--endpoint", calc_cluster) == 0
+    late = ("--since", "2020-01-01T00:00:00Z", "--now", "2030-01-01T00:00:00Z")
+    assert _run("status", config, "--endpoint", calc_cluster, *late) == 2
+    assert _run("status", str(tmp_path / "missing.yaml"), "--endpoint", calc_cluster) == 1
     # the reviewed plan is now stale: refused with 1, nothing changed
     assert _run("apply", config, "--plan", plan_file, "--endpoint", calc_cluster) == 1
     assert _run("drift", str(tmp_path / "missing.yaml"), "--endpoint", calc_cluster) == 1
@@ -457,6 +475,13 @@ def test_the_azure_scripts_plan_apply_and_check_drift_on_an_emulated_cluster(
     drift_script = _step(stages["Drift"]["jobs"][0]["steps"], script_has="sfdeclare drift")
     drift = _bash(drift_script, tmp_path, rehearsal, errexit=False)
     assert drift.returncode == 0 and "##vso[task.setvariable variable=driftExit]0" in drift.stdout
+    # just applied: no backup is due yet, so nothing is a problem
+    status_script = _step(stages["Drift"]["jobs"][0]["steps"], script_has="sfdeclare status")
+    status = _bash(status_script, tmp_path, rehearsal, errexit=False)
+    assert status.returncode == 0 and "##vso[task.setvariable variable=statusExit]0" in status.stdout
+    assert "no backup yet" in (tmp_path / "status.txt").read_text()
+    work_item = _step(stages["Drift"]["jobs"][0]["steps"], script_has="wiql")
+    assert '[ "$DRIFTEXIT" = "2" ] || [ "$STATUSEXIT" = "2" ]' in work_item
 
 
 def test_the_azure_drift_script_fails_the_job_on_an_error(rehearsal: dict[str, str], tmp_path: Path) -> None:
