@@ -76,7 +76,9 @@ def test_build_gives_a_wheel_and_an_sdist_whose_metadata_render(dist: Path) -> N
     assert urls == project["urls"]
     assert "sfdeclare = sfdeclare.cli:run" in entry_points
     assert {"sfdeclare/py.typed", "sfdeclare/__main__.py"} <= files
-    assert {f"sfdeclare/schemas/{n}.schema.json" for n in ("sfdeclare", "plan", "report", "drift")} <= files
+    assert {
+        f"sfdeclare/schemas/{n}.schema.json" for n in ("sfdeclare", "plan", "report", "drift", "status")
+    } <= files
 
     with tarfile.open(dist / names[1]) as sdist:
         members = {m.name.split("/", 1)[1] for m in sdist.getmembers() if "/" in m.name}
