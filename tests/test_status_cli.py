@@ -18,7 +18,7 @@ import pytest
 from sfdeclare.cli import main
 from sfdeclare.emulator.server import EmulatorServer
 from sfdeclare.emulator.topology import derived_partition_id
-from sfdeclare.schemas import load_schema
+from sfdeclare import schemas
 
 TOPOLOGY = """\
 applications:
@@ -94,7 +94,7 @@ def status(config: str, state: str, *extra: str) -> tuple[int, dict[str, Any]]:
     code, out, err = run("status", config, "--endpoint", f"emulator:{state}", "--format", "json", *extra)
     assert code in (0, 2), err
     report = json.loads(out)
-    jsonschema.validate(report, load_schema("status"))
+    jsonschema.validate(report, schemas.load("status"))
     return code, report
 
 
