@@ -155,3 +155,43 @@ def test_repeated_runs_report_the_median_run_with_every_wall_time() -> None:
     chosen = median_run([run(4.3, 3.4), run(3.9, 2.5), run(4.0, 2.6)])
     assert (chosen.wall_s, chosen.cpu_s, chosen.walls) == (4.0, 2.6, (3.9, 4.0, 4.3))
     assert median_run([run(5.0, 1.0), run(3.0, 1.0)]).wall_s == 3.0
+
+
+def test_status_at_benchmark_shape_reads_its_budget_and_finds_every_backup(
+    with_partitions: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the benchmark's status row measures: after apply and the clock advanced (as benchmarks.run does),
+    status costs the plan's reads plus one GetBackups per application and the partitions of every service the
+    plan did not list, asks no health (nothing is late), and finds every partition ok or suspended."""
+    import json
+
+    from benchmarks.run import STATUS_ADVANCE
+    from sfdeclare.emulator.server import EmulatorServer
+
+    scenario = with_partitions.scenario
+    for name, value in scenario.env.items():
+        monkeypatch.setenv(name, value)
+    config = str(scenario.config)
+    endpoint = f"emulator:{with_partitions.state}"
+    assert (
+        cli_main(["apply", config, "--endpoint", endpoint, "--auto-approve"], io.StringIO(), io.StringIO())
+        == 0
+    )
+    with EmulatorServer(with_partitions.state) as server:
+        httpx.post(f"{server.url}/$/Emulator/Clock/$/Advance", params={"Duration": STATUS_ADVANCE})
+        httpx.post(f"{server.url}/$/Emulator/Stats/$/Reset")
+        out, err = io.StringIO(), io.StringIO()
+        code = cli_main(["status", config, "--endpoint", server.url, "--format", "json"], out, err)
+        stats = httpx.get(f"{server.url}/$/Emulator/Stats").json()
+    assert code == 0, err.getvalue()
+    report = json.loads(out.getvalue())
+    assert report["summary"]["problems"] == 0
+    assert report["summary"]["ok"] + report["summary"]["suspended"] == report["summary"]["total"]
+    assert report["summary"]["total"] == APPS * SERVICES * 4  # generate's default: 4 partitions per service
+    assert stats["Routes"] == {
+        POLICY_PAGE: 1,
+        SERVICES_ROUTE: APPS,
+        APP_CONFIG: APPS,
+        PARTITIONS: APPS * SERVICES,  # the plan's partition services, and every other one for status
+        "GET /Applications/{id}/$/GetBackups": APPS,
+    }

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 from sfdeclare.engine.schedule import Schedule, ScheduleError, parse_schedule
 from sfdeclare.model.addresses import EntityRef, application_name, service_name
@@ -126,11 +126,15 @@ def first_missed(
     older than ``now``, or None; and the first run after ``after`` (the next one expected)."""
     anchor = after if schedule.kind == "FrequencyBased" else None
     first = run = schedule.next_run(after, anchor)
-    while run is not None and run <= now:
+    # Runs differ in grace only by the gap before each (TimeBased, default grace): a later run can be overdue
+    # while an earlier one is not. With one grace for all, the first run is the most overdue.
+    same_grace = grace is not None or schedule.kind == "FrequencyBased"
+    youngest_overdue = now - (grace if grace is not None else MIN_GRACE)
+    while run is not None and run < youngest_overdue:
         if run + grace_of(schedule, run, grace) < now:
             return run, first
-        if schedule.kind == "FrequencyBased":
-            break  # one Interval apart, same grace: a later run is younger and no more overdue
+        if same_grace:
+            break
         run = schedule.next_run(run)
     return None, first
 
@@ -237,8 +241,8 @@ def _classify(
     return base
 
 
-def _with(p: PartitionStatus, **changes: object) -> PartitionStatus:
-    return replace(p, **changes)  # type: ignore[arg-type]
+def _with(p: PartitionStatus, **changes: Any) -> PartitionStatus:
+    return replace(p, **changes)
 
 
 def health_wanted(report: StatusReport) -> list[str]:
