@@ -15,10 +15,10 @@ from typing import Any
 import jsonschema
 import pytest
 
+from sfdeclare import schemas
 from sfdeclare.cli import main
 from sfdeclare.emulator.server import EmulatorServer
 from sfdeclare.emulator.topology import derived_partition_id
-from sfdeclare import schemas
 
 TOPOLOGY = """\
 applications:
