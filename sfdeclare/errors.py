@@ -29,7 +29,7 @@ Severity = Literal["error", "warning"]
 # Exit codes, the same for every command (README.md, docs/ci.md).
 EXIT_OK = 0  # success; for plan --detailed-exitcode and drift: and nothing differs
 EXIT_ERROR = 1  # an expected failure (any SfdeclareError), or apply did not converge
-EXIT_CHANGES = 2  # plan --detailed-exitcode: changes to make; drift: the cluster differs
+EXIT_CHANGES = 2  # plan --detailed-exitcode: changes to make; drift: the cluster differs; status: a problem
 EXIT_INTERNAL = 3  # a bug in sfdeclare (as pre-commit uses 3 for "unexpected error")
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 

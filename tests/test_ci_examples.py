@@ -25,6 +25,7 @@ import yaml
 
 from sfdeclare import cli, errors
 from sfdeclare.commands import drift as drift_command
+from sfdeclare.commands import status as status_command
 from sfdeclare.emulator.state import init_state
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -302,7 +303,7 @@ def test_the_recipes_branch_only_on_documented_exit_codes() -> None:
         errors.EXIT_INTERNAL,
         errors.EXIT_INTERRUPTED,
     }
-    assert errors.EXIT_CHANGES == 2 and drift_command.EXIT_DRIFT == 2
+    assert errors.EXIT_CHANGES == 2 and drift_command.EXIT_DRIFT == 2 and status_command.EXIT_PROBLEMS == 2
     plan_parser = _subparsers(cli.build_parser())["plan"]
     assert "exit 2 when there are changes" in plan_parser.format_help()
     for recipe, path in (("github", GITHUB), ("azure", AZURE), ("action", ACTION)):

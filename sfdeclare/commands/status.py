@@ -27,13 +27,14 @@ from sfdeclare.commands.session import (
 )
 from sfdeclare.config.loader import load_declaration
 from sfdeclare.engine.status import StatusOptions, health_wanted, status
+from sfdeclare.errors import EXIT_CHANGES, EXIT_OK
 from sfdeclare.model.addresses import application_name
 from sfdeclare.model.scope import read_scope
 from sfdeclare.render import formats
 from sfdeclare.servicefabric.backups import parse_time
 from sfdeclare.servicefabric.durations import parse_duration
 
-EXIT_PROBLEMS = 2
+EXIT_PROBLEMS = EXIT_CHANGES  # something to look at: a partition not backed up as it should be
 
 
 def _time(text: str) -> int:
@@ -141,4 +142,4 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             err.write(f"debug: status read {options.endpoint} in {client.requests} requests\n")
     write_diagnostics(declaration.diagnostics, err)
     out.write(formats.STATUS.render(args.format, report, color=use_color(out, env)))
-    return EXIT_PROBLEMS if report.has_problems else 0
+    return EXIT_PROBLEMS if report.has_problems else EXIT_OK
