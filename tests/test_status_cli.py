@@ -227,10 +227,10 @@ def test_bad_options_are_one_line_exit_1(
     assert message in err and "Traceback" not in err
 
 
-def test_missing_state_is_an_error(tmp_path: Path, shop: tuple[str, str]) -> None:
-    code, out, err = run("status", shop[0], "--endpoint", "http://127.0.0.1:9")
-    assert code == 1 and out == ""
-    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
+def test_errors_are_one_line_exit_1(shop: tuple[str, str], tmp_path: Path) -> None:
+    missing = str(tmp_path / "nowhere.yaml")
+    code, out, err = run("status", missing, "--endpoint", f"emulator:{shop[1]}")
+    assert (code, out, err) == (1, "", f"error: {missing}: no such file or directory\n1 error, 0 warnings\n")
 
 
 def test_schema_command_prints_the_status_schema() -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from sfdeclare.cli import main
@@ -120,8 +120,14 @@ PARAMETERS = dict(
 )
 
 
+HOURLY = "{ScheduleKind: FrequencyBased, Interval: PT1H}"
+
+
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(**PARAMETERS)
+@example(HOURLY, 0, [180], None, 30)  # every backup taken: ok
+@example(HOURLY, 0, [180], 0, 30)  # stopped at once: the 01:00 and 02:00 runs are due and missing
+@example(HOURLY, 0, [90, 60], 1, 30)  # stopped after the 01:00 backup: 02:00 is 30 min old, not yet due
 def test_status_is_ok_exactly_when_every_due_backup_was_taken(
     schedule: str, start_minutes: int, steps: list[int], stop_before: int | None, grace_minutes: int
 ) -> None:
