@@ -262,6 +262,15 @@ def test_the_action_plans_applies_and_checks_drift_passing_exit_codes_through(ru
         "false",
     )
     assert _run(runner, command="drift", endpoint=endpoint).outputs["exit-code"] == "0"
+    # status, as the scheduled job runs it next to drift: nothing is due right after apply (0), and a problem
+    # (2) is an outcome passed through with its Markdown for the one issue, not a failed step
+    status = _run(runner, command="status", endpoint=endpoint, format="markdown")
+    assert (status.returncode, status.outputs["exit-code"]) == (0, "0"), status.log
+    assert status.outputs["markdown"].startswith("### sfdeclare status")
+    overdue = "--since 2020-01-01T00:00:00Z --now 2030-01-01T00:00:00Z"
+    late = _run(runner, command="status", endpoint=endpoint, format="markdown", args=overdue)
+    assert (late.returncode, late.outputs["exit-code"], late.outputs["changes"]) == (0, "2", "true")
+    assert "<summary>Problems (3)</summary>" in Path(late.outputs["markdown-file"]).read_text()
     stale = _run(
         runner, command="apply", endpoint=endpoint, plan_file=str(plan_file), env=f"BACKUP_STORE_1={SECRET}"
     )
