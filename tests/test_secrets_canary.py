@@ -146,6 +146,8 @@ def test_no_command_or_format_or_file_shows_a_secret(
     assert sfd(*debug, "plan", cfg, *ep, "--refresh-secrets", "--out", "rotation.json")[0] == 0
     for fmt in ("text", "json", "markdown"):
         assert sfd(*debug, "drift", cfg, *ep, "--format", fmt)[0] == 0
+    for fmt in ("text", "json", "markdown"):
+        assert sfd(*debug, "status", cfg, *ep, "--format", fmt)[0] in (0, 2)
     assert sfd(*debug, "import", *ep)[0] == 0
     assert sfd(*debug, "import", *ep, "--output", "imported.yaml")[0] == 0
     assert sfd(*debug, "explain", cfg, "service[fabric:/CalcApp/CalcService]", *ep)[0] == 0
@@ -379,6 +381,7 @@ def test_cluster_credentials_never_show_in_any_output_file_or_report(
                     "junit",
                 ],
                 ["drift", "sfdeclare.yaml", "--format", "markdown"],
+                ["status", "sfdeclare.yaml", "--format", "markdown"],
                 ["explain", "sfdeclare.yaml", "service[fabric:/CalcApp/CalcService]"],
             ):
                 code, text = sfd(*debug, *args)
