@@ -124,7 +124,7 @@ def test_policy_fields_are_compared_after_normalisation_secrets_excluded() -> No
     assert (item.drift_class, item.subject, item.address) == ("changed", "policy", "policy[p]")
     assert [(f.path, f.after, f.before) for f in item.fields] == [
         ("MaxIncrementalBackups", 3, 5),
-        ("Schedule.Interval", "P1D", "PT12H"),
+        ("Schedule.Interval", "PT24H", "PT12H"),  # each side as written
     ]
     assert item.location == Location("c.yaml", 3, 3)
     _check_formats(report)

@@ -188,7 +188,7 @@ def test_every_out_of_band_change_is_classified_in_every_format_and_drift_never_
         "total": 7,
     }
     changed = next(i for i in report["items"] if i["address"] == "policy[Daily]")
-    assert changed["fields"] == [{"path": "Schedule.Interval", "declared": "P1D", "live": "PT12H"}]
+    assert changed["fields"] == [{"path": "Schedule.Interval", "declared": "PT24H", "live": "PT12H"}]
     assert changed["location"]["line"] == 3
     moved = next(i for i in report["items"] if i["subject"] == "mapping" and i["class"] == "changed")
     assert (moved["declared"], moved["live"]) == ("Hourly", "Daily")

@@ -26,7 +26,7 @@ from sfdeclare.commands.session import (
 )
 from sfdeclare.config.loader import load_declaration
 from sfdeclare.engine import planfile
-from sfdeclare.engine.applier import apply_plan
+from sfdeclare.engine.applier import ApplyResult, apply_plan
 from sfdeclare.engine.digest import live_digest
 from sfdeclare.engine.plan import Change, Plan
 from sfdeclare.engine.planner import PlanOptions, plan
@@ -190,6 +190,11 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         write_diagnostics(the_plan.diagnostics, err)
         out.write(formats.PLAN.render("text", the_plan, color=use_color(out, env)))
         if the_plan.empty:
+            # nothing to do is still a result a pipeline records: 0 actions, and the plan just read shows
+            # the cluster matching (a reviewed plan was checked against the cluster above)
+            if report_file:
+                document = ApplyReport(the_plan, ApplyResult(()), converged=True)
+                write_atomically(report_file, formats.REPORT.render(report_format, document))
             return EXIT_OK
         destructive = [c for c in the_plan.changes if c.destructive]
         if destructive and not allow_destructive:

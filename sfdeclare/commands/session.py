@@ -97,6 +97,12 @@ def connect(endpoint: str, **options: Any) -> Client:
         from sfdeclare.emulator.transport import EmulatorTransport  # the emulator stays optional
 
         assert parsed.state_path is not None
+        if not os.path.exists(parsed.state_path):  # a mistyped path must not become a new, empty cluster
+            path = os.path.normpath(parsed.state_path)
+            raise SfdeclareError(
+                f"emulator:{path}: there is no emulator state file {path}; check the path, or create one with "
+                f"`sfdeclare emulator init --state {path} --topology FILE`"
+            )
         settings: ClusterSettings = options.get("settings") or ClusterSettings()
         # A 6.2-preview configuration pins the in-process emulator to 6.2; otherwise the state's runtime applies.
         runtime = "6.2" if ApiOptions.from_settings(settings, 60).is_pre_64 else None

@@ -11,7 +11,9 @@ from sfdeclare.emulator.state import Store
 class EmulatorTransport(httpx.BaseTransport):
     """An httpx transport answering every request from the emulator application on ``state_path``.
 
-    Thread-safe: each request runs in its own state transaction. A missing state file is created empty. The
+    Thread-safe: each request runs in its own state transaction. A missing state file is created empty (tests
+    and ``emulator init`` rely on it); the CLI's ``emulator:PATH`` refuses a missing file before it gets here
+    (``sfdeclare.commands.session.connect``), so a mistyped path never becomes a new, empty cluster. The
     runtime is the one the state records, unless ``runtime`` pins another.
     """
 

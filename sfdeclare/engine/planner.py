@@ -204,7 +204,9 @@ class _Planner:
         if not fields and not refresh:
             return
         if fields:
-            reason = f"declared{_where(loc)}; {len(fields)} field{'s' if len(fields) != 1 else ''} differ"
+            reason = (
+                f"declared{_where(loc)}; {len(fields)} field{'s differ' if len(fields) != 1 else ' differs'}"
+            )
             if refresh:
                 reason += "; secrets re-sent (--refresh-secrets)"
         else:

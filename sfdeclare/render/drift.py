@@ -8,7 +8,7 @@ from typing import Any
 
 from sfdeclare import __version__
 from sfdeclare.engine.drift import CLASS_TITLES, CLASSES, DriftItem, DriftReport
-from sfdeclare.render.common import BOLD, CYAN, RED, YELLOW, cell, paint, value
+from sfdeclare.render.common import BOLD, CYAN, RED, YELLOW, cell, paint, prose_cell, value
 from sfdeclare.render.summaries import coverage_line, drift_line
 
 FORMAT_VERSION = 1
@@ -156,7 +156,7 @@ def _block(report: DriftReport, drift_class: str) -> list[str]:
     ]
     for item in items:
         what = cell(item.message)
-        details = [cell(line) for line in _detail_lines(item)]
+        details = [prose_cell(line) for line in _detail_lines(item)]
         if details:
             what += "<br>" + "<br>".join(details)
         declared = _code(item.declared) if item.subject in ("mapping", "suspension") else ""

@@ -6,7 +6,7 @@ from collections import Counter
 
 from sfdeclare.engine.plan import Change, Plan
 from sfdeclare.render.changes import detail_lines, symbol, verb
-from sfdeclare.render.common import cell, plural
+from sfdeclare.render.common import cell, plural, prose_cell
 from sfdeclare.render.summaries import plan_line
 
 GITHUB_COMMENT_LIMIT = 65_536
@@ -44,7 +44,7 @@ def _block(title: str, changes: list[Change]) -> list[str]:
     lines += ["| | address | change | reason |", "|---|---|---|---|"]
     for c in changes:
         mark = "!!" if c.destructive else symbol(c)
-        detail = "<br>".join(cell(line) for line in detail_lines(c))
+        detail = "<br>".join(prose_cell(line) for line in detail_lines(c))
         change = cell(verb(c)) + (f"<br>{detail}" if detail else "")
         lines.append(f"| `{mark}` | `{cell(c.address)}` | {change} | {cell(c.reason)} |")
     lines += ["", "</details>", ""]

@@ -115,11 +115,18 @@ def request_body(body: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _display(path: str, value: Any) -> Any:
+    """A canonical value as people read it: durations (held as seconds) back in ISO-8601, also inside a part
+    that differs as a whole (a RetentionPolicy only one side has)."""
     if path in _DURATION_FIELDS and isinstance(value, int) and not isinstance(value, bool):
         from datetime import timedelta
 
         return format_duration(timedelta(seconds=value))
+    if isinstance(value, Mapping):
+        return {k: _display(f"{path}.{k}", v) for k, v in value.items()}
     return value
+
+
+_ABSENT = object()
 
 
 def _dotted(deepdiff_path: str) -> str:
@@ -136,18 +143,34 @@ def _dotted(deepdiff_path: str) -> str:
     return dotted
 
 
-def _lookup(tree: Any, dotted: str) -> Any:
+def _lookup(tree: Any, dotted: str, missing: Any = None) -> Any:
     node = tree
     for key in dotted.split("."):
-        if isinstance(node, Mapping):
-            node = node.get(key)
+        if isinstance(node, Mapping) and key in node:
+            node = node[key]
         else:
-            return None
+            return missing
     return node
 
 
+def _as_written(body: Mapping[str, Any], canonical_body: Mapping[str, Any], path: str) -> Any:
+    """The value at ``path`` as ``body`` spells it (the file's ``PT36H``, the server's ``P1D``); where only the
+    canonical form has it (a default the server fills in), that form, readable."""
+    written = _lookup(body, path, _ABSENT)
+    if written is _ABSENT:
+        return _display(path, _lookup(canonical_body, path))
+    return _without_secrets(written)
+
+
+def _without_secrets(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _without_secrets(v) for k, v in value.items() if k not in SECRET_FIELDS}
+    return value
+
+
 def field_changes(live: Mapping[str, Any], desired: Mapping[str, Any]) -> tuple[FieldChange, ...]:
-    """Field-level differences between two bodies, after canonicalisation. Empty when they are equal."""
+    """Field-level differences between two bodies, after canonicalisation; each value shown as its body writes
+    it. Empty when the bodies are equal."""
     before = canonical(live)
     after = canonical(desired)
     if before == after:
@@ -163,7 +186,7 @@ def field_changes(live: Mapping[str, Any], desired: Mapping[str, Any]) -> tuple[
             # a list-member change is reported for the whole list: that is what a reader compares
             paths.add(path.split("[", 1)[0] if "[" in path else path)
     return tuple(
-        FieldChange(p, _display(p, _lookup(before, p)), _display(p, _lookup(after, p))) for p in sorted(paths)
+        FieldChange(p, _as_written(live, before, p), _as_written(desired, after, p)) for p in sorted(paths)
     )
 
 

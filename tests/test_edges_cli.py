@@ -1,0 +1,176 @@
+"""The edges of real operations (issue 15), each through the CLI against the in-process emulator and named for
+the guarantee it holds: a plan says exactly what the cluster ends up holding, and what it cannot do it refuses
+in one line (exit 1) before anything changes."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sfdeclare.cli import main
+from sfdeclare.commands.session import connect
+from sfdeclare.emulator.state import init_state
+
+CANARY = "CANARY-c2VjcmV0LXZhbHVl"
+
+TOPOLOGY = """
+applications:
+  - name: fabric:/CalcApp
+    services:
+      - name: fabric:/CalcApp/CalcService
+        kind: Stateful
+        partitions: 3
+      - name: fabric:/CalcApp/Names
+        kind: Stateful
+        partitions: [{name: east}, {name: west}]
+      - name: fabric:/CalcApp/Web
+        kind: Stateless
+        partitions: 1
+      - name: fabric:/CalcApp/Cache
+        kind: Stateful
+        has_persisted_state: false
+        partitions: 1
+  - name: fabric:/Other
+    services:
+      - name: fabric:/Other/Store
+        kind: Stateful
+        partitions: 1
+"""
+
+SHARE = """
+version: 1
+policies:
+  Share:
+    MaxIncrementalBackups: 3
+    Schedule: {ScheduleKind: FrequencyBased, Interval: PT24H}
+    Storage:
+      StorageKind: FileShare
+      Path: '\\\\nas01\\backups'
+      PrimaryUserName: admin
+      PrimaryPassword: ${env:SHARE_PASSWORD}
+    RetentionPolicy: {RetentionPolicyType: Basic, RetentionDuration: P7D, MinimumNumberOfBackups: 5}
+  Blob:
+    MaxIncrementalBackups: 3
+    Schedule: {ScheduleKind: FrequencyBased, Interval: PT24H}
+    Storage:
+      StorageKind: AzureBlobStore
+      ConnectionString: ${env:BLOB_STORE}
+      ContainerName: ${env:CONTAINER}
+applications:
+  CalcApp:
+    policy: Share
+    services:
+      CalcService:
+        policy: Blob
+"""
+
+
+class Run:
+    def __init__(self, code: int, out: str, err: str) -> None:
+        self.code, self.out, self.err = code, out, err
+
+    @property
+    def all(self) -> str:
+        return self.out + self.err
+
+
+def sfd(*args: str) -> Run:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(args), out=out, err=err)
+    run = Run(code, out.getvalue(), err.getvalue())
+    assert CANARY not in run.all and "Traceback" not in run.all
+    return run
+
+
+@pytest.fixture()
+def cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    topo = tmp_path / "topology.yaml"
+    topo.write_text(TOPOLOGY)
+    state = tmp_path / "cluster.state"
+    init_state(str(state), str(topo))
+    monkeypatch.setenv("SHARE_PASSWORD", CANARY)
+    monkeypatch.setenv("BLOB_STORE", "DefaultEndpointsProtocol=https;AccountName=a;AccountKey=" + CANARY)
+    monkeypatch.setenv("CONTAINER", "backups")
+    monkeypatch.delenv("SFDECLARE_ENDPOINT", raising=False)
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "sfdeclare.yaml"
+    config.write_text(SHARE)
+    return {"endpoint": f"emulator:{state}", "config": str(config), "state": str(state), "dir": tmp_path}
+
+
+def _policies(endpoint: str) -> dict[str, dict[str, Any]]:
+    with connect(endpoint) as client:
+        return client.list_policies()
+
+
+def _apply(cluster: dict[str, Any], *more: str) -> Run:
+    return sfd("apply", cluster["config"], "--endpoint", cluster["endpoint"], "--auto-approve", *more)
+
+
+# --- 11: the smaller ones ------------------------------------------------------------------------------------
+
+
+def test_apply_with_nothing_to_do_still_writes_its_report(cluster: dict[str, Any]) -> None:
+    assert _apply(cluster).code == 0
+    run = _apply(cluster, "--report", "report.json")
+    assert run.code == 0 and "No changes." in run.out
+    report = json.loads(Path("report.json").read_text())
+    assert report["summary"]["planned"] == 0 and report["summary"]["applied"] == 0
+    assert report["summary"]["converged"] is True and report["results"] == []
+    junit = _apply(cluster, "--report", "report.xml", "--report-format", "junit")
+    assert junit.code == 0 and "<testsuite" in Path("report.xml").read_text()
+
+
+def test_a_mistyped_emulator_path_is_refused_not_a_new_empty_cluster(cluster: dict[str, Any]) -> None:
+    for command in (["plan"], ["drift"], ["apply", "--auto-approve"], ["explain", "application[fabric:/A]"]):
+        run = sfd(command[0], cluster["config"], *command[1:], "--endpoint", "emulator:clustr.state")
+        assert run.code == 1, command
+        assert run.err.strip().splitlines() == [
+            "error: emulator:clustr.state: there is no emulator state file clustr.state; check the path, or "
+            "create one with `sfdeclare emulator init --state clustr.state --topology FILE`"
+        ]
+        assert not Path("clustr.state").exists()
+
+
+def test_field_differences_show_durations_and_windows_paths_as_written(cluster: dict[str, Any]) -> None:
+    assert _apply(cluster).code == 0
+    config = Path(cluster["config"])
+    config.write_text(
+        config.read_text()
+        .replace("RetentionDuration: P7D", "RetentionDuration: PT336H")
+        .replace("\\\\nas01\\backups", "\\\\nas02\\backups")
+    )
+    run = sfd("plan", cluster["config"], "--endpoint", cluster["endpoint"])
+    assert run.code == 0, run.all
+    assert 'RetentionPolicy.RetentionDuration: "P7D" -> "PT336H"' in run.out
+    assert 'Storage.Path: "\\\\nas01\\backups" -> "\\\\nas02\\backups"' in run.out
+    assert "1209600" not in run.out and "604800" not in run.out
+    assert "2 fields differ" in run.out
+    drift = sfd("drift", cluster["config"], "--endpoint", cluster["endpoint"])
+    assert 'Storage.Path: declared "\\\\nas02\\backups", live "\\\\nas01\\backups"' in drift.out
+
+
+def test_one_differing_field_is_counted_in_the_singular(cluster: dict[str, Any]) -> None:
+    assert _apply(cluster).code == 0
+    config = Path(cluster["config"])
+    config.write_text(config.read_text().replace("RetentionDuration: P7D", "RetentionDuration: P8D"))
+    run = sfd("plan", cluster["config"], "--endpoint", cluster["endpoint"])
+    assert "; 1 field differs" in run.out and "1 field differ\n" not in run.out
+
+
+def test_a_whole_retention_policy_added_shows_its_duration_as_written_not_seconds(
+    cluster: dict[str, Any],
+) -> None:
+    config = Path(cluster["config"])
+    text = config.read_text()
+    retention = "    RetentionPolicy: {RetentionPolicyType: Basic, RetentionDuration: P7D, MinimumNumberOfBackups: 5}\n"
+    config.write_text(text.replace(retention, ""))
+    assert _apply(cluster).code == 0
+    config.write_text(text)
+    run = sfd("plan", cluster["config"], "--endpoint", cluster["endpoint"])
+    assert run.code == 0, run.all
+    assert '"RetentionDuration": "P7D"' in run.out and "604800" not in run.out
