@@ -174,3 +174,61 @@ def test_a_whole_retention_policy_added_shows_its_duration_as_written_not_second
     run = sfd("plan", cluster["config"], "--endpoint", cluster["endpoint"])
     assert run.code == 0, run.all
     assert '"RetentionDuration": "P7D"' in run.out and "604800" not in run.out
+
+
+# --- 1: empty references -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("variable", "field"), [("SHARE_PASSWORD", "PrimaryPassword"), ("BLOB_STORE", "ConnectionString")]
+)
+def test_a_secret_set_but_empty_is_refused_by_apply_before_any_change_and_plan_warns(
+    cluster: dict[str, Any], monkeypatch: pytest.MonkeyPatch, variable: str, field: str
+) -> None:
+    monkeypatch.setenv(variable, "")
+    plan = sfd("plan", cluster["config"], "--endpoint", cluster["endpoint"])
+    assert plan.code == 0, plan.all  # a pull request from a fork plans without secrets
+    assert (
+        f"warning: policy {'Share' if field == 'PrimaryPassword' else 'Blob'}: Storage.{field}: environment "
+        f"variable {variable} is set but empty (referenced as ${{env:{variable}}}): apply will refuse to send "
+        "an empty secret" in plan.err
+    )
+    run = _apply(cluster)
+    assert run.code == 1
+    assert f"environment variable {variable} is set but empty" in run.err and "nothing was changed" in run.err
+    assert _policies(cluster["endpoint"]) == {}
+
+
+def test_a_reviewed_plan_file_with_an_empty_secret_is_refused_too(
+    cluster: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert sfd("plan", cluster["config"], "--endpoint", cluster["endpoint"], "--out", "p.json").code == 0
+    monkeypatch.setenv("SHARE_PASSWORD", "")
+    run = sfd("apply", "--plan", "p.json")
+    assert run.code == 1 and "SHARE_PASSWORD is set but empty" in run.err
+    assert _policies(cluster["endpoint"]) == {}
+
+
+def test_an_empty_file_reference_for_a_secret_is_refused_like_an_empty_variable(
+    cluster: dict[str, Any],
+) -> None:
+    Path("password.txt").write_text("")
+    config = Path(cluster["config"])
+    config.write_text(config.read_text().replace("${env:SHARE_PASSWORD}", "${file:password.txt}"))
+    run = _apply(cluster)
+    assert run.code == 1 and "file password.txt is empty (referenced as ${file:password.txt})" in run.err
+    assert _policies(cluster["endpoint"]) == {}
+
+
+def test_a_compared_value_whose_reference_is_empty_is_a_plan_error(
+    cluster: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONTAINER", "")
+    for command in ("plan", "drift"):
+        run = sfd(command, cluster["config"], "--endpoint", cluster["endpoint"])
+        assert run.code == 1, command
+        assert (
+            "sfdeclare.yaml:13:3: error: policy Blob: Storage.ContainerName: environment variable CONTAINER is "
+            "set but empty (referenced as ${env:CONTAINER})" in run.err
+        )
+    assert _apply(cluster).code == 1 and _policies(cluster["endpoint"]) == {}

@@ -59,14 +59,15 @@ class _ClientSender:
 def _check_secrets(
     changes: Sequence[Change], declaration: Declaration | None, env: Mapping[str, str]
 ) -> None:
-    """Every reference a request will send must resolve now: a missing one stops apply before any change."""
+    """Every reference a request will send must resolve now, to a value: a missing one, or one set but empty
+    (CI turns a missing secret into ""), stops apply before any change."""
     base = declaration.base_dir if declaration else "."
     problems: list[str] = []
     for change in changes:
         if change.request.body is None:
             continue
         try:
-            resolve_tree(dict(change.request.body), env=env, base_dir=base)
+            resolve_tree(dict(change.request.body), env=env, base_dir=base, refuse_empty=True)
         except ConfigError as exc:
             problems.extend(f"{change.address}: {d.message}" for d in exc.diagnostics)
     if problems:

@@ -16,9 +16,9 @@ from sfdeclare.config.loader import load_declaration
 from sfdeclare.engine.plan import Plan
 from sfdeclare.engine.planner import PlanOptions, plan
 from sfdeclare.errors import ConfigError, Diagnostic, SfdeclareError
-from sfdeclare.model.declaration import SECRET_FIELDS, ClusterSettings, Declaration
+from sfdeclare.model.declaration import SECRET_FIELDS, ClusterSettings, Declaration, PolicyDecl
 from sfdeclare.model.live import LiveState
-from sfdeclare.model.references import resolve_tree
+from sfdeclare.model.references import empty_references, resolve
 from sfdeclare.model.scope import ReadScope, read_scope
 from sfdeclare.servicefabric.routes import ApiOptions
 
@@ -112,28 +112,51 @@ def connect(endpoint: str, **options: Any) -> Client:
 
 def resolve_values(declaration: Declaration, env: Mapping[str, str]) -> Declaration:
     """Resolve the references of every non-secret policy field (they are compared and shown); secrets keep
-    their references until apply sends them. Raises ConfigError naming every missing reference."""
+    their references until apply sends them. Raises ConfigError naming every missing reference, and every
+    non-secret reference whose value is empty (CI turns a missing secret into ""; plan would compare it). A
+    secret whose reference is empty is a warning here: apply refuses it (plans of pull requests from forks run
+    without secrets)."""
     policies = {}
-    problems: list[Diagnostic] = []
+    found: list[Diagnostic] = []
     for name, policy in declaration.policies.items():
-        body = dict(policy.body)
-        storage = body.get("Storage")
-        secrets = (
-            {k: v for k, v in storage.items() if k in SECRET_FIELDS} if isinstance(storage, Mapping) else {}
+        policies[name] = replace(policy, body=_resolve_body(policy, policy.body, "", env, declaration, found))
+    if any(d.severity == "error" for d in found):
+        raise ConfigError([d for d in found if d.severity == "error"])
+    return replace(declaration, policies=policies, diagnostics=(*declaration.diagnostics, *found))
+
+
+def _resolve_body(
+    policy: PolicyDecl,
+    node: Any,
+    path: str,
+    env: Mapping[str, str],
+    declaration: Declaration,
+    found: list[Diagnostic],
+) -> Any:
+    """``node`` (at ``path`` in ``policy``'s body) resolved; its problems appended to ``found``."""
+    if isinstance(node, Mapping):
+        return {
+            k: _resolve_body(policy, v, f"{path}.{k}" if path else str(k), env, declaration, found)
+            for k, v in node.items()
+        }
+    if isinstance(node, (list, tuple)):
+        return [_resolve_body(policy, v, f"{path}[{i}]", env, declaration, found) for i, v in enumerate(node)]
+    if not isinstance(node, str):
+        return node
+    where = f"policy {policy.name}: {path}"
+    if path.startswith("Storage.") and path.removeprefix("Storage.") in SECRET_FIELDS:
+        found.extend(
+            Diagnostic(
+                "warning", f"{where}: {message}: apply will refuse to send an empty secret", policy.location
+            )
+            for message in empty_references(node, env=env, base_dir=declaration.base_dir)
         )
-        if isinstance(storage, Mapping):
-            body["Storage"] = {k: v for k, v in storage.items() if k not in SECRET_FIELDS}
-        try:
-            resolved = resolve_tree(body, env=env, base_dir=declaration.base_dir, where=policy.location)
-        except ConfigError as exc:
-            problems.extend(exc.diagnostics)
-            continue
-        if secrets:
-            resolved["Storage"] = {**resolved["Storage"], **secrets}
-        policies[name] = replace(policy, body=resolved)
-    if problems:
-        raise ConfigError(problems)
-    return replace(declaration, policies=policies)
+        return node
+    try:
+        return resolve(node, env=env, base_dir=declaration.base_dir, refuse_empty=True)
+    except ConfigError as exc:
+        found.extend(Diagnostic("error", f"{where}: {d.message}", policy.location) for d in exc.diagnostics)
+        return node
 
 
 def endpoint_label(client: Client) -> str:

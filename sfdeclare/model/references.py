@@ -106,7 +106,9 @@ def _read_file(name: str, base_dir: str) -> str:
     return text
 
 
-def _resolve(value: str, env: Mapping[str, str], base_dir: str, problems: list[str]) -> str:
+def _resolve(
+    value: str, env: Mapping[str, str], base_dir: str, problems: list[str], refuse_empty: bool = False
+) -> str:
     try:
         parts = _parse(value)
     except ValueError as exc:
@@ -124,13 +126,39 @@ def _resolve(value: str, env: Mapping[str, str], base_dir: str, problems: list[s
                     f"environment variable {name} is not set (referenced as {_ref_text(kind, name)})"
                 )
                 continue
+            if refuse_empty and not env[name]:
+                problems.append(
+                    f"environment variable {name} is set but empty (referenced as {_ref_text(kind, name)})"
+                )
+                continue
             out.append(env[name])
         else:
             try:
-                out.append(_read_file(name, base_dir))
+                text = _read_file(name, base_dir)
             except ValueError as exc:
                 problems.append(f"{exc} (referenced as {_ref_text(kind, name)})")
+                continue
+            if refuse_empty and not text:
+                problems.append(f"file {name} is empty (referenced as {_ref_text(kind, name)})")
+                continue
+            out.append(text)
     return "".join(out)
+
+
+def empty_references(value: str, *, env: Mapping[str, str], base_dir: str) -> list[str]:
+    """What is wrong with each reference in ``value`` whose value is empty (a variable set to "", an empty
+    file); references that are malformed, unset or unreadable are not reported here."""
+    try:
+        parts = _parse(value)
+    except ValueError:
+        return []
+    found: list[str] = []
+    for part in parts:
+        if isinstance(part, tuple):
+            problems: list[str] = []
+            _resolve(_ref_text(*part), env, base_dir, problems, refuse_empty=True)
+            found.extend(p for p in problems if " is set but empty " in p or " is empty (" in p)
+    return found
 
 
 def _raise(problems: list[str], where: Location | None) -> None:
@@ -138,22 +166,37 @@ def _raise(problems: list[str], where: Location | None) -> None:
         raise ConfigError([Diagnostic("error", p, where) for p in dict.fromkeys(problems)])
 
 
-def resolve(value: str, *, env: Mapping[str, str], base_dir: str, where: Location | None = None) -> str:
+def resolve(
+    value: str,
+    *,
+    env: Mapping[str, str],
+    base_dir: str,
+    where: Location | None = None,
+    refuse_empty: bool = False,
+) -> str:
     """``value`` with its references replaced and ``$${`` unescaped. Raises ConfigError naming every missing
-    reference (never a value)."""
+    reference (never a value); with ``refuse_empty``, every reference whose value is empty too."""
     problems: list[str] = []
-    result = _resolve(value, env, base_dir, problems)
+    result = _resolve(value, env, base_dir, problems, refuse_empty)
     _raise(problems, where)
     return result
 
 
-def resolve_tree(obj: Any, *, env: Mapping[str, str], base_dir: str, where: Location | None = None) -> Any:
-    """A copy of nested dicts / lists with every string resolved; raises ConfigError listing every problem."""
+def resolve_tree(
+    obj: Any,
+    *,
+    env: Mapping[str, str],
+    base_dir: str,
+    where: Location | None = None,
+    refuse_empty: bool = False,
+) -> Any:
+    """A copy of nested dicts / lists with every string resolved; raises ConfigError listing every problem
+    (with ``refuse_empty``, a reference whose value is empty is one: CI turns a missing secret into "")."""
     problems: list[str] = []
 
     def walk(node: Any) -> Any:
         if isinstance(node, str):
-            return _resolve(node, env, base_dir, problems)
+            return _resolve(node, env, base_dir, problems, refuse_empty)
         if isinstance(node, Mapping):
             return {key: walk(item) for key, item in node.items()}
         if isinstance(node, (list, tuple)):
