@@ -232,3 +232,52 @@ def test_a_compared_value_whose_reference_is_empty_is_a_plan_error(
             "set but empty (referenced as ${env:CONTAINER})" in run.err
         )
     assert _apply(cluster).code == 1 and _policies(cluster["endpoint"]) == {}
+
+
+# --- 2: two selectors, one partition -------------------------------------------------------------------------
+
+
+def _partition_ids(endpoint: str, service: str) -> list[Any]:
+    with connect(endpoint) as client:
+        return list(client.list_partitions(service))
+
+
+@pytest.mark.parametrize("second", ["id", "name"])
+def test_two_selectors_of_one_partition_are_a_plan_error_naming_both_lines(
+    cluster: dict[str, Any], second: str
+) -> None:
+    service = "fabric:/CalcApp/Names" if second == "name" else "fabric:/CalcApp/CalcService"
+    parts = _partition_ids(cluster["endpoint"], service)
+    if second == "name":
+        east = next(p for p in parts if p.name == "east")
+        first, other, pid = f"id: {east.id}", "name: east", east.id
+    else:
+        low = min(parts, key=lambda p: p.low_key)
+        first, other, pid = f"low_key: {low.low_key}", f"id: {low.id}", low.id
+    block = f"""        partitions:
+          - {first}
+            policy: Blob
+          - {other}
+            policy: Share
+"""
+    config = Path(cluster["config"])
+    text = config.read_text()
+    if second == "name":
+        config.write_text(text + "      Names:\n" + block)
+    else:
+        config.write_text(text.replace("        policy: Blob\n", "        policy: Blob\n" + block))
+    lines = config.read_text().splitlines()
+    first_line = next(i for i, line in enumerate(lines, 1) if line.strip() == f"- {first}")
+    second_line = first_line + 2
+    for command in ("plan", "drift", "apply"):
+        args = ["--auto-approve"] if command == "apply" else []
+        run = sfd(command, cluster["config"], "--endpoint", cluster["endpoint"], *args)
+        assert run.code == 1, (command, run.all)
+        kind1, value1 = first.split(": ")
+        kind2, value2 = other.split(": ")
+        assert (
+            f"sfdeclare.yaml:{second_line}:13: error: partition {pid} of {service} is selected twice, by "
+            f"{kind1}={value1} ({config}:{first_line}) and by {kind2}={value2} ({config}:{second_line}): "
+            "declare its settings under one selector" in run.err
+        ), run.err
+    assert _policies(cluster["endpoint"]) == {}

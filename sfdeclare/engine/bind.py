@@ -1,6 +1,7 @@
 """Declared levels resolved against the live cluster: which entity each application, service and partition of
 the declaration names, which do not exist, and which cannot take what the file asks. Pure; shared by the
-planner (where a missing entity is an error) and drift (where it is ``missing`` drift)."""
+planner (where a missing entity is an error) and drift (where it is ``missing`` drift). Two selectors of one
+service that name the same partition (``low_key: 0`` and its ``id``) are an error, never merged."""
 
 from __future__ import annotations
 
@@ -84,8 +85,14 @@ def bind(declaration: Declaration, live: LiveState) -> Binding:
                 continue
             ineligible(live_svc, svc.settings, f"service {svc.name}")
             levels.append(Level(ref, svc.settings))
+            chosen: dict[str, PartitionDecl] = {}
             for part in svc.partitions:
                 found = _select(live_svc, part, errors)
+                if found and found in chosen:
+                    errors.append(_selected_twice(svc.name, found, chosen[found], part))
+                    continue
+                if found:
+                    chosen[found] = part
                 if found is None:
                     address = f"partition[{svc.name}/{part.selector}]"
                     message = f"no partition of {svc.name} matches {part.selector}"
@@ -94,6 +101,21 @@ def bind(declaration: Declaration, live: LiveState) -> Binding:
                     ineligible(live_svc, part.settings, f"partition {svc.name}/{found}")
                     levels.append(Level(EntityRef(app.name, svc.name, found), part.settings))
     return Binding(tuple(levels), tuple(missing), tuple(errors))
+
+
+def _selected_twice(service: str, partition: str, first: PartitionDecl, second: PartitionDecl) -> Diagnostic:
+    """Two selectors naming one partition would merge their settings silently (the last would win): refused."""
+
+    def at(part: PartitionDecl) -> str:
+        loc = part.settings.location
+        return f"{part.selector} ({loc.file}:{loc.line})" if loc else str(part.selector)
+
+    return Diagnostic(
+        "error",
+        f"partition {partition} of {service} is selected twice, by {at(first)} and by {at(second)}: "
+        "declare its settings under one selector",
+        second.settings.location,
+    )
 
 
 def _select(svc: LiveService, part: PartitionDecl, errors: list[Diagnostic]) -> str | None:
