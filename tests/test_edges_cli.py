@@ -281,3 +281,70 @@ def test_two_selectors_of_one_partition_are_a_plan_error_naming_both_lines(
             "declare its settings under one selector" in run.err
         ), run.err
     assert _policies(cluster["endpoint"]) == {}
+
+
+# --- 3: a --target that matches nothing ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["plan", "apply"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "application[fabric:/Nope]",
+        "service[fabric:/CalcApp/Nope]",
+        "partition[fabric:/CalcApp/CalcService/00000000-0000-0000-0000-000000000000]",
+        "partition[fabric:/Nope/Svc/00000000-0000-0000-0000-000000000000]",
+        "policy[Nope]",
+    ],
+)
+def test_a_target_that_matches_nothing_is_an_error_not_no_changes(
+    cluster: dict[str, Any], command: str, target: str
+) -> None:
+    assert _apply(cluster).code == 0  # converged: an empty plan would read "No changes"
+    args = ["--auto-approve"] if command == "apply" else []
+    run = sfd(command, cluster["config"], "--endpoint", cluster["endpoint"], "--target", target, *args)
+    assert run.code == 1
+    assert run.err.splitlines()[0] == (
+        f"error: --target {target} matches nothing in the configuration or on the cluster"
+    )
+    assert "No changes" not in run.all
+
+
+def test_a_mis_cased_target_is_refused_with_a_did_you_mean(cluster: dict[str, Any]) -> None:
+    with connect(cluster["endpoint"]) as client:
+        pid = client.list_partitions("fabric:/CalcApp/CalcService")[0].id
+    cases = {
+        "application[fabric:/calcapp]": "application[fabric:/CalcApp]",
+        "service[fabric:/CalcApp/calcservice]": "service[fabric:/CalcApp/CalcService]",
+        f"partition[fabric:/CalcApp/CalcService/{pid.upper()}]": f"partition[fabric:/CalcApp/CalcService/{pid}]",
+        "policy[share]": "policy[Share]",
+        "service[fabric:/CalcApp/web]": "service[fabric:/CalcApp/Web]",  # not declared: its application is read
+    }
+    for target, meant in cases.items():
+        run = sfd("plan", cluster["config"], "--endpoint", cluster["endpoint"], "--target", target)
+        assert run.code == 1, target
+        assert run.err.splitlines()[0] == (
+            f"error: --target {target} matches nothing in the configuration or on the cluster; "
+            f"did you mean {meant}? (names are case-sensitive)"
+        )
+
+
+def test_a_target_that_exists_but_needs_nothing_still_plans_no_changes(cluster: dict[str, Any]) -> None:
+    assert _apply(cluster).code == 0
+    with connect(cluster["endpoint"]) as client:
+        pid = client.list_partitions("fabric:/CalcApp/CalcService")[0].id
+    for target in (
+        "application[fabric:/Other]",  # exists, not declared
+        "service[fabric:/CalcApp/Web]",  # exists, not declared
+        f"partition[fabric:/CalcApp/CalcService/{pid}]",  # partitions read for the target
+        "policy[Share]",
+    ):
+        run = sfd("plan", cluster["config"], "--endpoint", cluster["endpoint"], "--target", target)
+        assert run.code == 0, (target, run.all)
+        assert "No changes." in run.out
+    # a reviewed targeted plan re-reads what it read: it is not stale
+    target = f"partition[fabric:/CalcApp/CalcService/{pid}]"
+    assert sfd(
+        "plan", cluster["config"], "--endpoint", cluster["endpoint"], "--target", target, "--out", "p.json"
+    )
+    assert sfd("apply", "--plan", "p.json", cluster["config"]).code == 0

@@ -134,7 +134,7 @@ def _fresh_plan(
     refresh_secrets: bool,
     targets: Sequence[str],
 ) -> Plan:
-    live = read_live(client, declaration, read_scope(declaration), parallelism)
+    live = read_live(client, declaration, read_scope(declaration, also_read=targets), parallelism)
     options = PlanOptions(endpoint=endpoint, refresh_secrets=refresh_secrets, targets=tuple(targets))
     return plan(resolve_values(declaration, env), live, options)
 

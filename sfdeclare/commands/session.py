@@ -194,12 +194,14 @@ def plan_paths(
     refresh_secrets: bool = False,
     targets: Sequence[str] = (),
     all_applications: bool = False,
+    also_read: Sequence[str] = (),
 ) -> Planned:
-    """Load, read the cluster, plan. Raises ConfigError / ClusterError / PlanError (all SfdeclareError)."""
+    """Load, read the cluster, plan. Raises ConfigError / ClusterError / PlanError (all SfdeclareError).
+    ``targets`` limit the plan; they and ``also_read`` (addresses the command names) are read from the cluster."""
     if parallelism < 1:
         raise SfdeclareError("--parallelism must be at least 1")
     declaration = load_declaration(paths)
-    scope = read_scope(declaration, all_applications=all_applications)
+    scope = read_scope(declaration, all_applications=all_applications, also_read=(*targets, *also_read))
     with open_client(declaration, endpoint, env, parallelism, err) as client:
         live = read_live(client, declaration, scope, parallelism)
         url = endpoint_label(client)
@@ -210,6 +212,7 @@ def plan_paths(
         refresh_secrets=refresh_secrets,
         targets=tuple(targets),
         all_applications=all_applications,
+        also_read=tuple(also_read),
     )
     result = plan(resolve_values(declaration, env), live, options)
     return Planned(declaration, live, result, url)

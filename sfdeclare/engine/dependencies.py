@@ -1,13 +1,16 @@
-"""What a change waits for, and which changes ``--target`` keeps: pure functions over a list of changes."""
+"""What a change waits for, which changes ``--target`` keeps, and which targets name nothing: pure functions."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
+from sfdeclare.engine.bind import Binding
 from sfdeclare.engine.plan import Action, Change
 from sfdeclare.errors import Diagnostic, PlanError
-from sfdeclare.model.addresses import AddressError, PolicyRef, Ref, parse_address, within
+from sfdeclare.model.addresses import AddressError, EntityRef, PolicyRef, Ref, parse_address, within
+from sfdeclare.model.declaration import Declaration
+from sfdeclare.model.live import LiveState
 
 
 def parse_targets(targets: Iterable[str], applications: Iterable[str]) -> tuple[Ref, ...]:
@@ -20,6 +23,44 @@ def parse_targets(targets: Iterable[str], applications: Iterable[str]) -> tuple[
         except AddressError as exc:
             raise PlanError([Diagnostic("error", f"--target {exc}")]) from None
     return tuple(parsed)
+
+
+def unmatched_targets(
+    texts: Sequence[str], targets: Sequence[Ref], declaration: Declaration, live: LiveState, binding: Binding
+) -> list[Diagnostic]:
+    """An error for each target that names nothing the configuration declares or the cluster holds (as far as
+    this run read it: a targeted plan reads its targets), with a "did you mean" where only the case differs
+    (names are case-sensitive, as on the server). A target that matches nothing must never read as
+    "No changes. The cluster matches the configuration."."""
+    known = _known_addresses(declaration, live, binding)
+    by_folded: dict[str, list[str]] = {}
+    for address in sorted(known):
+        by_folded.setdefault(address.casefold(), []).append(address)
+    errors: list[Diagnostic] = []
+    for text, ref in zip(texts, targets, strict=True):
+        if ref.address in known:
+            continue
+        message = f"--target {text} matches nothing in the configuration or on the cluster"
+        near = by_folded.get(ref.address.casefold())
+        if near:
+            message += f"; did you mean {' or '.join(near)}? (names are case-sensitive)"
+        errors.append(Diagnostic("error", message))
+    return errors
+
+
+def _known_addresses(declaration: Declaration, live: LiveState, binding: Binding) -> set[str]:
+    known = {PolicyRef(name).address for name in (*declaration.policies, *live.policies)}
+    known |= {level.ref.address for level in binding.levels}
+    known |= {gone.address for gone in binding.missing}
+    for declared in declaration.applications.values():
+        known.add(EntityRef(declared.name).address)
+        known |= {EntityRef(declared.name, svc.name).address for svc in declared.services}
+    for app in live.applications.values():
+        known.add(EntityRef(app.name).address)
+        for live_svc in app.services or ():
+            known.add(EntityRef(app.name, live_svc.name).address)
+            known |= {EntityRef(app.name, live_svc.name, p.id).address for p in live_svc.partitions or ()}
+    return known
 
 
 def with_dependencies(changes: Sequence[Change], apps_mapped_now: Iterable[str]) -> list[Change]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from sfdeclare import __version__
 from sfdeclare.engine.bind import Level, bind
-from sfdeclare.engine.dependencies import filter_targets, parse_targets, with_dependencies
+from sfdeclare.engine.dependencies import filter_targets, parse_targets, unmatched_targets, with_dependencies
 from sfdeclare.engine.diff import (
     Differences,
     MappingDifference,
@@ -45,6 +45,7 @@ class PlanOptions:
         str, ...
     ] = ()  # addresses (model.addresses): only changes inside them, and their dependencies
     all_applications: bool = False
+    also_read: tuple[str, ...] = ()  # addresses the run names besides targets (explain's): read, not filtered
 
 
 def _where(loc: Location | None) -> str:
@@ -86,6 +87,11 @@ class _Planner:
         self.diagnostics.append(Diagnostic("warning", message, loc))
 
     def plan(self) -> Plan:
+        unmatched = unmatched_targets(
+            self.options.targets, self.targets, self.declaration, self.live, self.binding
+        )
+        if unmatched:
+            raise PlanError(unmatched)
         self.check_binding()
         self.plan_mappings(self.differences.mappings)
         after_suspensions = self.plan_suspensions(self.differences.suspensions)
@@ -106,7 +112,11 @@ class _Planner:
             entity_ids=self.declaration.cluster.entity_ids,
             config_digest=self.declaration.digest,
             live_digest=live_digest(self.live),
-            read_scope=read_scope(self.declaration, all_applications=self.options.all_applications),
+            read_scope=read_scope(
+                self.declaration,
+                all_applications=self.options.all_applications,
+                also_read=(*self.options.targets, *self.options.also_read),
+            ),
             changes=ordered(changes),
             effective_changes=effects,
             diagnostics=tuple(self.diagnostics),

@@ -1,12 +1,17 @@
 """What part of the cluster a run reads, derived from the declaration alone (no I/O): the planner, drift,
 the client's read and the plan file's stale check all use the same scope.
+
+Addresses a run names (``--target``, ``explain``'s entity) are read too, so that it can tell an entity that
+exists from one that does not: an undeclared application's services and configuration, a partition's service's
+partitions. Under ``scope: declared`` reading them changes no plan (undeclared applications are not managed).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sfdeclare.model.addresses import application_name, service_name
+from sfdeclare.model.addresses import AddressError, EntityRef, application_name, parse_address, service_name
 from sfdeclare.model.declaration import Declaration
 
 
@@ -22,18 +27,34 @@ class ReadScope:
     suspension_probes: tuple[str, ...] = ()  # applications whose own suspension the declaration manages
 
 
-def read_scope(declaration: Declaration, *, all_applications: bool = False) -> ReadScope:
-    """What a plan of ``declaration`` must read from the cluster."""
-    partition_services = tuple(
+def read_scope(
+    declaration: Declaration, *, all_applications: bool = False, also_read: Iterable[str] = ()
+) -> ReadScope:
+    """What a plan of ``declaration`` must read from the cluster; ``also_read``: addresses the run names (a
+    malformed one is left to the address parser's callers to refuse)."""
+    applications = [application_name(app.name) for app in declaration.applications.values()]
+    partition_services = [
         service_name(app.name, svc.name)
         for app in declaration.applications.values()
         for svc in app.services
         if svc.partitions
-    )
+    ]
+    for address in also_read:
+        try:
+            ref = parse_address(address, applications)
+        except AddressError:
+            continue
+        if not isinstance(ref, EntityRef):
+            continue
+        if ref.application not in applications:
+            applications.append(ref.application)
+        if ref.partition is not None and ref.service not in partition_services:
+            assert ref.service is not None
+            partition_services.append(ref.service)
     prune = declaration.prune_policies
     return ReadScope(
-        applications=tuple(application_name(app.name) for app in declaration.applications.values()),
-        partition_services=partition_services,
+        applications=tuple(applications),
+        partition_services=tuple(partition_services),
         all_applications=all_applications or declaration.scope == "cluster",
         prune_candidates=("*",) if prune else (),
         declared_policies=tuple(declaration.policies) if prune else (),
