@@ -348,3 +348,81 @@ def test_a_target_that_exists_but_needs_nothing_still_plans_no_changes(cluster: 
         "plan", cluster["config"], "--endpoint", cluster["endpoint"], "--target", target, "--out", "p.json"
     )
     assert sfd("apply", "--plan", "p.json", cluster["config"]).code == 0
+
+
+# --- 8: explain off the happy path ---------------------------------------------------------------------------
+
+
+def _explain(cluster: dict[str, Any], address: str) -> Run:
+    return sfd("explain", cluster["config"], address, "--endpoint", cluster["endpoint"])
+
+
+def test_explain_answers_for_an_undeclared_application_that_exists(cluster: dict[str, Any]) -> None:
+    from sfdeclare.model.addresses import EntityRef
+
+    assert _apply(cluster).code == 0
+    with connect(cluster["endpoint"]) as client:  # another team maps it behind the tool's back
+        client.enable_backup(EntityRef("fabric:/Other"), "Share")
+        client.suspend_backup(EntityRef("fabric:/Other", "fabric:/Other/Store"))
+    run = _explain(cluster, "service[fabric:/Other/Store]")
+    assert run.code == 0, run.all
+    assert run.out.splitlines() == [
+        "service[fabric:/Other/Store]",
+        "  now:   Share (from application), suspended (at service)",
+        "  after: Share (from application), suspended (at service)  (unchanged)",
+        "  policy: inherited from application[fabric:/Other], set on the cluster at application[fabric:/Other], "
+        "not by the configuration",
+        "  suspension: set on the cluster at service[fabric:/Other/Store], not by the configuration",
+    ]
+    assert "does not exist" not in run.all
+
+
+@pytest.mark.parametrize(
+    ("address", "kind"),
+    [
+        ("service[fabric:/CalcApp/Web]", "stateless"),
+        ("service[fabric:/CalcApp/Cache]", "stateful without persisted state"),
+    ],
+)
+def test_explain_says_a_stateless_or_non_persisted_service_is_never_backed_up(
+    cluster: dict[str, Any], address: str, kind: str
+) -> None:
+    service = address.removeprefix("service[").removesuffix("]")
+    run = _explain(cluster, address)
+    assert run.code == 0, run.all
+    assert "  now:   no backup" in run.out and "  after: no backup  (unchanged)" in run.out
+    assert (
+        f"  policy: not backed up: service {service} is {kind}, and Service Fabric backs up only stateful "
+        "services with persisted state (policy Share, mapped at its application, does not apply to it)"
+    ) in run.out
+    with connect(cluster["endpoint"]) as client:
+        pid = client.list_partitions(service)[0].id
+    partition = _explain(cluster, f"partition[{service}/{pid}]")
+    assert partition.code == 0 and f"not backed up: its service {service} is {kind}" in partition.out
+    assert "Share (from" not in run.out + partition.out
+
+
+@pytest.mark.parametrize(
+    ("address", "message"),
+    [
+        ("application[fabric:/Nope]", "application fabric:/Nope does not exist on the cluster"),
+        ("service[fabric:/CalcApp/Nope]", "service fabric:/CalcApp/Nope does not exist on the cluster"),
+        ("service[fabric:/Nope/Svc]", "application fabric:/Nope does not exist on the cluster"),
+        (
+            "partition[fabric:/CalcApp/CalcService/00000000-0000-0000-0000-000000000000]",
+            "partition 00000000-0000-0000-0000-000000000000 of fabric:/CalcApp/CalcService does not exist on the "
+            "cluster",
+        ),
+        (
+            "service[fabric:/CalcApp/calcservice]",
+            "service fabric:/CalcApp/calcservice does not exist on the cluster; did you mean "
+            "service[fabric:/CalcApp/CalcService]? (names are case-sensitive)",
+        ),
+    ],
+)
+def test_explain_of_an_entity_that_does_not_exist_exits_1(
+    cluster: dict[str, Any], address: str, message: str
+) -> None:
+    run = _explain(cluster, address)
+    assert run.code == 1 and run.out == ""
+    assert run.err.strip().splitlines()[-1] == f"error: {message}"

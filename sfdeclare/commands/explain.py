@@ -10,7 +10,7 @@ from typing import TextIO
 from sfdeclare.commands.arguments import add_endpoint, add_parallelism
 from sfdeclare.commands.session import plan_paths, write_diagnostics
 from sfdeclare.engine.bind import bind
-from sfdeclare.engine.explain import Decider, explain
+from sfdeclare.engine.explain import Decider, Explanation, explain
 from sfdeclare.errors import EXIT_OK, Location
 from sfdeclare.render.summaries import effective_text
 
@@ -30,7 +30,12 @@ def _why(loc: Location | None) -> str:
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     address: str = args.address
     planned = plan_paths(
-        args.paths, endpoint=args.endpoint, env=os.environ, parallelism=args.parallelism, err=err
+        args.paths,
+        endpoint=args.endpoint,
+        env=os.environ,
+        parallelism=args.parallelism,
+        err=err,
+        also_read=(address,),
     )
     write_diagnostics(planned.plan.diagnostics, err)
     live = planned.live
@@ -40,9 +45,30 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     out.write(f"  now:   {effective_text(answer.now)}\n")
     unchanged = "" if answer.after != answer.now else "  (unchanged)"
     out.write(f"  after: {effective_text(answer.after)}{unchanged}\n")
+    if answer.ineligible is not None:
+        out.write(f"  policy: {_ineligible(answer)}\n")
+        out.write("  suspension: does not apply (nothing here is backed up)\n")
+        return EXIT_OK
     out.write(f"  policy: {_decider(answer.policy, 'policy')}\n")
     out.write(f"  suspension: {_decider(answer.suspension, 'suspended')}\n")
     return EXIT_OK
+
+
+def _ineligible(answer: Explanation) -> str:
+    service = (
+        f"service {answer.ref.service}"
+        if answer.ref.partition is None
+        else f"its service {answer.ref.service}"
+    )
+    text = (
+        f"not backed up: {service} is {answer.ineligible}, and Service Fabric backs up only stateful services "
+        "with persisted state"
+    )
+    mapped = answer.mapped
+    if mapped is not None and mapped.policy is not None:
+        level = (mapped.policy_from or "?").lower()
+        text += f" (policy {mapped.policy}, mapped at its {level}, does not apply to it)"
+    return text
 
 
 def _decider(decider: Decider, what: str) -> str:
