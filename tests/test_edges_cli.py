@@ -426,3 +426,105 @@ def test_explain_of_an_entity_that_does_not_exist_exits_1(
     run = _explain(cluster, address)
     assert run.code == 1 and run.out == ""
     assert run.err.strip().splitlines()[-1] == f"error: {message}"
+
+
+# --- 7: a policy named None ----------------------------------------------------------------------------------
+
+NONE_POLICY = """
+  None:
+    MaxIncrementalBackups: 2
+    Schedule: {ScheduleKind: FrequencyBased, Interval: PT12H}
+    Storage: {StorageKind: AzureBlobStore, ConnectionString: '${env:BLOB_STORE}', ContainerName: none}
+"""
+
+
+def _with_none_policy(cluster: dict[str, Any], other: str) -> Path:
+    config = Path(cluster["config"])
+    text = config.read_text().replace("policies:\n", "policies:" + NONE_POLICY, 1)
+    config.write_text(text + "  Other:\n" + other)
+    return config
+
+
+def test_a_policy_named_none_is_mapped_through_the_explicit_form(cluster: dict[str, Any]) -> None:
+    from sfdeclare.model.addresses import EntityRef
+
+    _with_none_policy(cluster, "    policy: {name: None}\n")
+    assert sfd("validate", cluster["config"]).code == 0
+    run = _apply(cluster)
+    assert run.code == 0, run.all
+    assert "application[fabric:/Other] backup policy (none) -> None" in run.out
+    with connect(cluster["endpoint"]) as client:
+        (item,) = client.configuration_info(EntityRef("fabric:/Other"))
+        assert item.policy == "None"
+    assert "No changes." in sfd("plan", cluster["config"], "--endpoint", cluster["endpoint"]).out
+
+
+@pytest.mark.parametrize("written", ["None", "none", "'NONE'"])
+def test_the_bare_keyword_next_to_a_declared_policy_named_none_is_refused_with_the_explicit_form(
+    cluster: dict[str, Any], written: str
+) -> None:
+    config = _with_none_policy(cluster, f"    policy: {written}\n")
+    line = len(config.read_text().splitlines())
+    shown = written.strip("'")
+    expected = (
+        f"sfdeclare.yaml:{line}:5: error: `policy: {shown}` is ambiguous here: a policy named None is declared "
+        f"({config}:4); write `policy: {{name: None}}` to map that policy, or `policy: null` for no mapping at "
+        "this level"
+    )
+    for command in ("validate", "plan"):
+        run = sfd(
+            command, cluster["config"], *(["--endpoint", cluster["endpoint"]] if command == "plan" else [])
+        )
+        assert run.code == 1 and expected in run.err, run.err
+    assert _policies(cluster["endpoint"]) == {}
+
+
+def test_the_bare_keyword_next_to_a_live_policy_named_none_is_refused_at_plan(
+    cluster: dict[str, Any],
+) -> None:
+    with connect(cluster["endpoint"]) as client:  # created by another tool
+        body = {
+            "MaxIncrementalBackups": 2,
+            "Schedule": {"ScheduleKind": "FrequencyBased", "Interval": "PT12H"},
+            "Storage": {"StorageKind": "AzureBlobStore", "ConnectionString": "x", "ContainerName": "none"},
+        }
+        client.create_policy("None", body)
+    config = Path(cluster["config"])
+    config.write_text(config.read_text() + "  Other:\n    policy: none\n")
+    assert sfd("validate", cluster["config"]).code == 0  # offline, nothing says a policy None exists
+    run = sfd("plan", cluster["config"], "--endpoint", cluster["endpoint"])
+    assert run.code == 1
+    assert (
+        "error: `policy: none` is ambiguous here: a policy named None exists on the cluster; write "
+        "`policy: {name: None}` to map that policy, or `policy: null` for no mapping at this level"
+    ) in run.err
+    config.write_text(config.read_text().replace("policy: none\n", "policy: null\n"))
+    assert sfd("plan", cluster["config"], "--endpoint", cluster["endpoint"]).code == 0
+
+
+def test_the_no_policy_keywords_stay_keywords(cluster: dict[str, Any]) -> None:
+    from sfdeclare.model.addresses import EntityRef
+
+    with connect(cluster["endpoint"]) as client:
+        assert _apply(cluster).code == 0
+        client.enable_backup(EntityRef("fabric:/Other"), "Share")
+    config = Path(cluster["config"])
+    base = config.read_text()
+    for written in ("None", "'null'", "'False'"):
+        config.write_text(base + f"  Other:\n    policy: {written}\n")
+        run = sfd("plan", cluster["config"], "--endpoint", cluster["endpoint"])
+        assert run.code == 0, run.all
+        assert "- application[fabric:/Other] backup policy Share -> (none)" in run.out
+
+
+def test_import_writes_the_explicit_form_for_a_policy_named_none_and_plans_no_changes(
+    cluster: dict[str, Any],
+) -> None:
+    _with_none_policy(cluster, "    policy: {name: None}\n")
+    assert _apply(cluster).code == 0
+    run = sfd("import", "--endpoint", cluster["endpoint"], "--output", "imported.yaml")
+    assert run.code == 0, run.all
+    text = Path("imported.yaml").read_text()
+    assert "  Other:\n    policy:\n      name: None\n" in text
+    plan = sfd("plan", "imported.yaml", "--endpoint", cluster["endpoint"])
+    assert plan.code == 0 and "No changes." in plan.out, plan.all

@@ -18,6 +18,7 @@ import yaml
 
 from sfdeclare import __version__
 from sfdeclare.model.addresses import EntityRef
+from sfdeclare.model.declaration import is_no_policy_keyword
 from sfdeclare.model.live import LiveState
 from sfdeclare.servicefabric.durations import parse_run_time
 
@@ -158,7 +159,8 @@ def policy_body(name: str, body: Mapping[str, Any], secrets: SecretNames) -> dic
 def _level(policy: str | None, suspended: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if policy is not None:
-        out["policy"] = policy
+        # a policy named None / null / false: the bare name would read as "no mapping"
+        out["policy"] = {"name": policy} if is_no_policy_keyword(policy) else policy
     if suspended:
         out["suspended"] = True
     return out

@@ -30,12 +30,13 @@ from sfdeclare.model.declaration import (
     PartitionSelector,
     PolicyDecl,
     ServiceDecl,
+    is_no_policy_keyword,
+    keyword_message,
 )
 from sfdeclare.safeyaml.reader import Path, Source, load_file, segment
 
 CONFIG_SUFFIXES = (".yaml", ".yml")
 SELECTORS = ("id", "name", "low_key")
-_DISABLE_WORDS = ("none",)
 
 
 def expand_paths(paths: Sequence[str]) -> tuple[list[str], list[Diagnostic]]:
@@ -101,6 +102,7 @@ class _Builder:
         self.policies: dict[str, PolicyDecl] = {}
         self.applications: dict[str, tuple[ApplicationDecl, Location]] = {}
         self.references: dict[str, list[Location]] = {}
+        self.keywords: list[tuple[str, Location]] = []  # no-policy keywords written at levels
 
     def error(self, message: str, location: Location | None) -> None:
         self.diagnostics.append(Diagnostic("error", message, location))
@@ -175,14 +177,19 @@ class _Builder:
         )
         if "policy" in node:
             value = node["policy"]
-            if value is None or value is False:
+            if isinstance(value, Mapping) and isinstance(value.get("name"), str):
+                value = value["name"]  # the explicit form: the name taken literally, keywords included
+            elif value is None or value is False:
                 disable = "null" if value is None else "false"
-            elif isinstance(value, str) and value.lower() in _DISABLE_WORDS:
+            elif isinstance(value, str) and is_no_policy_keyword(value):
                 disable = value
-            elif isinstance(value, str) and value:
+            if disable is None and isinstance(value, str) and value:
                 policy = value
                 assert policy_location is not None
                 self.references.setdefault(value, []).append(policy_location)
+            elif disable is not None:
+                assert policy_location is not None
+                self.keywords.append((disable, policy_location))
 
         def flag(key: str) -> tuple[bool | None, Location | None]:
             value = node.get(key)
@@ -206,6 +213,7 @@ class _Builder:
             policy_location=policy_location,
             suspended_location=suspended_location,
             clean_backup_location=clean_location,
+            no_policy=disable,
         )
         return _Level(settings, disable)
 
@@ -345,6 +353,7 @@ class _Builder:
     # --- after every file --------------------------------------------------------------------------------
 
     def finish(self) -> None:
+        self._keyword_policies()
         for name, locations in self.references.items():
             if name in self.policies:
                 continue
@@ -362,6 +371,19 @@ class _Builder:
                         "(Service Fabric 6.2/6.3) does not support: remove it or use api_version 6.4",
                         policy.location,
                     )
+
+    def _keyword_policies(self) -> None:
+        """A declared policy named like a no-policy keyword makes the bare keyword ambiguous to a reader:
+        refused, with the explicit form that references the policy (the planner does the same for live ones)."""
+        named = {
+            name.casefold(): policy for name, policy in self.policies.items() if is_no_policy_keyword(name)
+        }
+        for written, location in self.keywords:
+            policy = named.get(written.casefold())
+            if policy is None:
+                continue
+            where = f" ({_where(policy.location)})" if policy.location else ""
+            self.error(keyword_message(written, policy.name, f"is declared{where}"), location)
 
 
 _CONTROL_IN_VALUE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")

@@ -28,7 +28,7 @@ from sfdeclare.engine.effective import effective_changes
 from sfdeclare.engine.plan import Action, Change, Plan, ordered
 from sfdeclare.errors import Diagnostic, Location, PlanError
 from sfdeclare.model.addresses import EntityRef, PolicyRef
-from sfdeclare.model.declaration import Declaration, LevelSettings
+from sfdeclare.model.declaration import Declaration, LevelSettings, is_no_policy_keyword, keyword_message
 from sfdeclare.model.inheritance import effective
 from sfdeclare.model.live import LiveState
 from sfdeclare.model.references import has_references
@@ -93,6 +93,7 @@ class _Planner:
         if unmatched:
             raise PlanError(unmatched)
         self.check_binding()
+        self.check_keyword_policies()
         self.plan_mappings(self.differences.mappings)
         after_suspensions = self.plan_suspensions(self.differences.suspensions)
         self.plan_policies(self.differences)
@@ -145,6 +146,19 @@ class _Planner:
                     "its policy protects nothing",
                     app.settings.policy_location,
                 )
+
+    def check_keyword_policies(self) -> None:
+        """A live policy named like a no-policy keyword (another tool may have created ``None``) makes the bare
+        keyword ambiguous: refused with the explicit form, as the loader does for declared ones."""
+        named = {n.casefold(): n for n in self.live.policies if is_no_policy_keyword(n)}
+        if not named:
+            return
+        for app, svc, part in self.declaration.iter_levels():
+            settings = part.settings if part else svc.settings if svc else app.settings
+            written = settings.no_policy
+            name = named.get(written.casefold()) if written else None
+            if written and name and name not in self.declaration.policies:
+                self.error(keyword_message(written, name, "exists on the cluster"), settings.policy_location)
 
     def check_overrides(self, levels: Sequence[Level]) -> None:
         desired = {level.ref: level.settings.policy for level in levels if level.settings.policy is not None}

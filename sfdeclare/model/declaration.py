@@ -19,6 +19,31 @@ EntityIdStyle = Literal["slash", "tilde"]
 SelectorKind = Literal["id", "name", "low_key"]
 
 SECRET_FIELDS: tuple[str, ...] = ("ConnectionString", "PrimaryPassword", "SecondaryPassword")
+# ``policy: none`` / ``null`` / ``false`` (any case) mean "no mapping at this level"; they stay keywords, so a
+# policy whose name is one of them is referenced as ``policy: {name: None}``.
+NO_POLICY_KEYWORDS: tuple[str, ...] = ("none", "null", "false")
+
+
+def is_no_policy_keyword(name: str) -> bool:
+    """Whether a policy named ``name`` can only be referenced in the explicit form ``{name: ...}``."""
+    return name.casefold() in NO_POLICY_KEYWORDS
+
+
+def explicit_form(name: str) -> str:
+    """``policy: {name: None}``: how a configuration references a policy whose name is a keyword."""
+    return f"policy: {{name: {name}}}"
+
+
+def keyword_message(written: str, name: str, where: str) -> str:
+    """Why a bare ``policy: none`` next to a policy named None is refused, and the two unambiguous forms
+    (``where``: "is declared (file:line)" or "exists on the cluster")."""
+    other = "false" if written.casefold() == "null" else "null"
+    return (
+        f"`policy: {written}` is ambiguous here: a policy named {name} {where}; write `{explicit_form(name)}` "
+        f"to map that policy, or `policy: {other}` for no mapping at this level"
+    )
+
+
 MASKED_SECRET = "****"
 # Keys of cluster settings that hold credentials (always references): never quoted back in a message.
 CREDENTIAL_FIELDS: tuple[str, ...] = (
@@ -56,6 +81,7 @@ class LevelSettings:
     clean_backup: bool | None = None
     location: Location | None = None
     policy_location: Location | None = None
+    no_policy: str | None = None  # the keyword written for "no mapping here" (none / null / false), if any
     suspended_location: Location | None = None
     clean_backup_location: Location | None = None
 
