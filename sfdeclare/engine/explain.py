@@ -74,7 +74,7 @@ def entity_ref(address: str, applications: Iterable[str]) -> EntityRef:
 def explain(
     declaration: Declaration, binding: Binding, live: LiveState, changes: Iterable[Change], address: str
 ) -> Explanation:
-    """Explain the entity at ``address``; raises SfdeclareError for a bad address or an unknown application."""
+    """Explain the entity at ``address``; raises SfdeclareError for a bad address or an entity the cluster lacks."""
     ref = entity_ref(address, sorted({*declaration.applications, *live.applications}))
     ineligible = _check_exists(ref, live)
     after_maps, after_susp = state_after(live, changes)
