@@ -115,7 +115,6 @@ EXPECTED: dict[str, list[str]] = {
         "missing-storage-fields.yaml:18:5: error: StorageKind FileShare requires Path ($.policies.Share.Storage)",
         "missing-storage-fields.yaml:22:5: error: StorageKind ManagedIdentityAzureBlobStore requires ManagedIdentityType ($.policies.Identity.Storage)",
         "missing-storage-fields.yaml:22:5: error: StorageKind ManagedIdentityAzureBlobStore requires BlobServiceUri ($.policies.Identity.Storage)",
-        "missing-storage-fields.yaml:22:28: warning: StorageKind ManagedIdentityAzureBlobStore needs a Service Fabric runtime newer than 6.4 ($.policies.Identity.Storage.StorageKind)",
         "missing-storage-fields.yaml:23:3: error: policy NoStorage is missing the required field Storage ($.policies.NoStorage)",
     ],
     "name-in-body.yaml": [

@@ -47,8 +47,11 @@ def test_text_valid_with_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
     assert code == 0
     assert out == "valid: 0 errors, 1 warning in 2 files (6 policies, 4 applications)\n"
     assert err == (
-        "every-kind.yaml:66:20: warning: StorageKind ManagedIdentityAzureBlobStore needs a Service Fabric "
-        "runtime newer than 6.4 ($.policies.WeekendIdentity.Storage.StorageKind)\n"
+        "every-kind.yaml:58:5: warning: AutoRestoreOnDataLoss: true restores the latest backup by itself after "
+        "data loss, losing what was written since; Microsoft advises against it in production "
+        "($.policies.WeekendIdentity.AutoRestoreOnDataLoss)\n"
+        "note: cluster.runtime is auto: the checks that depend on the cluster's runtime run at plan, against the "
+        "runtime it reads from the cluster (set cluster.runtime to check them here)\n"
     )
 
 
@@ -96,6 +99,10 @@ def test_json_format_when_valid(monkeypatch: pytest.MonkeyPatch) -> None:
         "errors": 0,
         "warnings": 0,
         "diagnostics": [],
+        "notes": [
+            "cluster.runtime is auto: the checks that depend on the cluster's runtime run at plan, against the "
+            "runtime it reads from the cluster (set cluster.runtime to check them here)"
+        ],
     }
 
 

@@ -107,6 +107,7 @@ class Client:
         warn = warn or _stderr_warn
         self._lock = threading.Lock()
         self._requests = 0
+        self._version: list[str | None] = []  # GetClusterVersion's answer, once read
         headers = [("Accept", "application/json"), ("User-Agent", f"sfdeclare/{__version__}")]
         token = static_token(
             self.settings, env=self.env, base_dir=base_dir, endpoint=self.endpoint, warn=warn
@@ -351,6 +352,32 @@ class Client:
         raise replies.reject(
             build(token).operation, None, f"the listing goes on for more than {MAX_PAGES} pages"
         )
+
+    def use_settings(self, settings: ClusterSettings) -> None:
+        """Speak with ``settings`` from now on (the api-version and ValidateConnection a runtime decides)."""
+        self.settings = settings
+        self.api = ApiOptions.from_settings(settings, self.api.timeout)
+        self._refusals = RefusalProbe(lambda probe: self.send(probe, diagnose=False), self.api)
+
+    # --- the runtime -----------------------------------------------------------------------------------------
+
+    def cluster_version(self) -> str | None:
+        """The cluster's runtime build (GetClusterVersion), read once per client and then remembered; None when
+        the cluster does not serve the route (a runtime before 6.4). An unknown route is a 404 on the emulator
+        and, as sfdeclare assumes, on a gateway; 400 FABRIC_E_INVALID_ADDRESS is how the server maps that code."""
+        if self._version:
+            return self._version[0]
+        req = routes.get_cluster_version(self.api)
+        try:
+            reply = self.send(req)
+        except ClusterError as exc:
+            if exc.status == 404 or (exc.status == 400 and exc.code == codes.INVALID_ADDRESS):
+                self._version.append(None)
+                return None
+            raise
+        version = replies.parse_cluster_version(reply.body, req.operation, reply.status)
+        self._version.append(version)
+        return version
 
     # --- backup policies -------------------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from sfdeclare.commands.session import (
     open_client,
     read_live,
     resolve_values,
+    settle_runtime,
     use_color,
     write_atomically,
     write_diagnostics,
@@ -30,7 +31,15 @@ from sfdeclare.engine.applier import ApplyResult, apply_plan
 from sfdeclare.engine.digest import live_digest
 from sfdeclare.engine.plan import Change, Plan
 from sfdeclare.engine.planner import PlanOptions, plan
-from sfdeclare.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, ApplyError, ConfigError, SfdeclareError
+from sfdeclare.errors import (
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    ApplyError,
+    ConfigError,
+    Location,
+    SfdeclareError,
+)
 from sfdeclare.model.declaration import ClusterSettings, Declaration, EntityIdStyle
 from sfdeclare.model.references import resolve_tree
 from sfdeclare.model.scope import read_scope
@@ -104,10 +113,16 @@ def _stop_on_interrupt(stop: threading.Event) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _reviewed_cluster(reviewed: Plan) -> ClusterSettings:
-    """Cluster settings for applying a plan file alone: its endpoint and API options."""
+def _reviewed_cluster(reviewed: Plan, plan_file: str) -> ClusterSettings:
+    """Cluster settings for applying a plan file alone: its endpoint and API options (its api-version as
+    written: the runtime is still read, and a changed one makes the plan stale)."""
     style: EntityIdStyle = "tilde" if reviewed.entity_ids == "tilde" else "slash"
-    return ClusterSettings(endpoint=reviewed.endpoint, api_version=reviewed.api_version, entity_ids=style)
+    return ClusterSettings(
+        endpoint=reviewed.endpoint,
+        api_version=reviewed.api_version,
+        entity_ids=style,
+        api_version_location=Location(plan_file, 1, 1, "$.api_version"),
+    )
 
 
 def _check_reviewed(
@@ -178,10 +193,12 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         declaration = load_declaration(paths)
     else:
         assert reviewed is not None
-        declaration = Declaration(cluster=_reviewed_cluster(reviewed))
+        assert plan_file is not None
+        declaration = Declaration(cluster=_reviewed_cluster(reviewed, plan_file))
     if reviewed is not None and not (endpoint or env.get(ENV_VAR) or declaration.cluster.endpoint):
         endpoint = reviewed.endpoint
     with open_client(declaration, endpoint, env, parallelism, err) as client:
+        declaration = settle_runtime(client, declaration)
         url = endpoint_label(client)
         if reviewed is not None:
             _check_reviewed(reviewed, client, declaration, url, parallelism)

@@ -15,6 +15,7 @@ from sfdeclare.commands.session import (
     open_client,
     read_live,
     resolve_values,
+    settle_runtime,
     use_color,
     write_diagnostics,
 )
@@ -47,6 +48,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     # pruning is the plan's business: drift needs no per-policy entity listings
     scope = replace(read_scope(declaration, all_applications=all_applications), prune_candidates=())
     with open_client(declaration, args.endpoint, env, parallelism, err) as client:
+        declaration = settle_runtime(client, declaration)
         live = read_live(client, declaration, scope, parallelism)
         label = endpoint_label(client)
     options = DriftOptions(all_applications=all_applications, endpoint=label)

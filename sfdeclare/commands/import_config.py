@@ -12,9 +12,9 @@ from typing import TextIO
 
 from sfdeclare.cluster.read import read_state
 from sfdeclare.commands.arguments import add_endpoint, add_parallelism
-from sfdeclare.commands.session import endpoint_label, open_client, write_atomically
+from sfdeclare.commands.session import endpoint_label, open_client, settle_runtime, write_atomically
 from sfdeclare.config.export import import_configuration
-from sfdeclare.errors import EXIT_OK, SfdeclareError
+from sfdeclare.errors import EXIT_OK, ConfigError, Location, SfdeclareError
 from sfdeclare.model.addresses import application_name
 from sfdeclare.model.declaration import ApplicationDecl, ClusterSettings, Declaration
 from sfdeclare.model.scope import read_scope
@@ -25,7 +25,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--application", dest="applications", action="append", default=[], metavar="NAME")
     parser.add_argument("--output", metavar="FILE", help="write here instead of stdout")
     add_endpoint(parser)
-    parser.add_argument("--api-version", default="6.4")
+    parser.add_argument(
+        "--api-version",
+        default=None,
+        help="api-version of the backup calls (default: derived from the runtime)",
+    )
     add_parallelism(parser)
     parser.set_defaults(run=run)
 
@@ -33,15 +37,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     env = os.environ
     output: str | None = args.output
-    api_version: str = args.api_version
+    api_version: str | None = args.api_version
     parallelism: int = args.parallelism
     named = list(dict.fromkeys(application_name(a) for a in args.applications))
     for name in named:
         if name == "fabric:/" or name.endswith("/"):
             raise SfdeclareError(f"--application {name!r} is not an application name")
-    cluster = ClusterSettings(api_version=api_version)
+    # --api-version is written (checked against the runtime), or derived from the runtime read from the cluster
+    cluster = (
+        ClusterSettings(api_version=api_version, api_version_location=Location("--api-version", 1, 1, "$"))
+        if api_version is not None
+        else ClusterSettings()
+    )
     declaration = Declaration(cluster=cluster, applications={name: ApplicationDecl(name) for name in named})
     with open_client(declaration, args.endpoint, env, parallelism, err) as client:
+        declaration = settle_runtime(client, declaration)
+        if any(d.severity == "error" for d in declaration.diagnostics):
+            raise ConfigError(list(declaration.diagnostics))
         # named: their services (to know they exist) and configuration; none named: every application's
         live = read_state(
             client, read_scope(declaration, all_applications=not named), parallelism=parallelism
@@ -62,7 +74,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if result.secrets:
         err.write("Secrets were replaced by references; set these environment variables before apply:\n")
         for ref in result.secrets:
-            err.write(f"  {ref.env_name}  (policy {ref.policy}, Storage.{ref.field})\n")
+            err.write(f"  {ref.env_name}  (policy {ref.policy}, {ref.path})\n")
     if output:
         write_atomically(output, result.text)
         err.write(

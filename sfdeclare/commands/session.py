@@ -12,14 +12,17 @@ from sfdeclare.cluster.client import Client
 from sfdeclare.cluster.endpoint import parse_endpoint, resolve_endpoint
 from sfdeclare.cluster.read import read_state
 from sfdeclare.commands.debug import DEBUG
+from sfdeclare.config import runtime_rules
 from sfdeclare.config.loader import load_declaration
 from sfdeclare.engine.plan import Plan
 from sfdeclare.engine.planner import PlanOptions, plan
 from sfdeclare.errors import ConfigError, Diagnostic, SfdeclareError
-from sfdeclare.model.declaration import SECRET_FIELDS, ClusterSettings, Declaration, PolicyDecl
+from sfdeclare.model.declaration import RUNTIME_AUTO, SECRET_FIELDS, ClusterSettings, Declaration, PolicyDecl
 from sfdeclare.model.live import LiveState
 from sfdeclare.model.references import empty_references, resolve
 from sfdeclare.model.scope import ReadScope, read_scope
+from sfdeclare.servicefabric import runtimes
+from sfdeclare.servicefabric.policy_fields import UNMODELLED_BLOCK
 from sfdeclare.servicefabric.routes import ApiOptions
 
 
@@ -110,16 +113,37 @@ def connect(endpoint: str, **options: Any) -> Client:
     return Client(endpoint, **options)
 
 
+def settle_runtime(client: Client, declaration: Declaration) -> Declaration:
+    """The declaration as this run speaks it: with ``cluster.runtime: auto``, the cluster's runtime is read (one
+    request, once per run), the declaration checked against it (its errors and warnings join the declaration's
+    diagnostics, for plan and drift to report at their lines) and the api-version and ValidateConnection derived
+    from it; a runtime the configuration names was checked by the loader. The client speaks the result."""
+    cluster = declaration.cluster
+    if cluster.runtime == RUNTIME_AUTO:
+        runtime = runtimes.from_cluster_version(client.cluster_version())
+        found = runtime_rules.for_runtime(declaration.policies.values(), cluster, runtime)
+        cluster = replace(runtime_rules.resolve_cluster(cluster, runtime), runtime=str(runtime))
+        declaration = replace(declaration, cluster=cluster, diagnostics=(*declaration.diagnostics, *found))
+    client.use_settings(cluster)
+    return declaration
+
+
 def resolve_values(declaration: Declaration, env: Mapping[str, str]) -> Declaration:
     """Resolve the references of every non-secret policy field (they are compared and shown); secrets keep
     their references until apply sends them. Raises ConfigError naming every missing reference, and every
     non-secret reference whose value is empty (CI turns a missing secret into ""; plan would compare it). A
     secret whose reference is empty is a warning here: apply refuses it (plans of pull requests from forks run
-    without secrets)."""
+    without secrets). The references of an ``unmodelled_fields`` block stay as written until apply sends
+    them (they may stand for masked values)."""
     policies = {}
     found: list[Diagnostic] = []
     for name, policy in declaration.policies.items():
-        policies[name] = replace(policy, body=_resolve_body(policy, policy.body, "", env, declaration, found))
+        body = dict(policy.body)
+        block = body.pop(UNMODELLED_BLOCK, None)
+        resolved = _resolve_body(policy, body, "", env, declaration, found)
+        if block is not None:
+            resolved[UNMODELLED_BLOCK] = block
+        policies[name] = replace(policy, body=resolved)
     if any(d.severity == "error" for d in found):
         raise ConfigError([d for d in found if d.severity == "error"])
     return replace(declaration, policies=policies, diagnostics=(*declaration.diagnostics, *found))
@@ -168,7 +192,7 @@ def endpoint_label(client: Client) -> str:
 
 def read_live(client: Client, declaration: Declaration, scope: ReadScope, parallelism: int) -> LiveState:
     """The live state for ``scope``; with pruning, also every entity mapped to each undeclared policy."""
-    live = read_state(client, scope, parallelism=parallelism)
+    live = replace(read_state(client, scope, parallelism=parallelism), runtime=declaration.cluster.runtime)
     if not scope.prune_candidates:
         return live
     candidates = [name for name in sorted(live.policies) if name not in scope.declared_policies]
@@ -203,6 +227,7 @@ def plan_paths(
     declaration = load_declaration(paths)
     scope = read_scope(declaration, all_applications=all_applications, also_read=(*targets, *also_read))
     with open_client(declaration, endpoint, env, parallelism, err) as client:
+        declaration = settle_runtime(client, declaration)
         live = read_live(client, declaration, scope, parallelism)
         url = endpoint_label(client)
         if DEBUG.get():

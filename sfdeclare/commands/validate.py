@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from sfdeclare.config.loader import expand_paths, load_declaration
+from sfdeclare.config.runtime_rules import DEFERRED
 from sfdeclare.errors import EXIT_ERROR, EXIT_OK, ConfigError, Diagnostic, SfdeclareError
-from sfdeclare.render.annotations import diagnostic_annotation
+from sfdeclare.render.annotations import annotation, diagnostic_annotation
 from sfdeclare.render.common import plural
 
 FORMATS = ("text", "json", "github")
@@ -40,6 +41,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if fmt not in FORMATS:
         raise SfdeclareError(f"unknown format {fmt!r} (expected {', '.join(FORMATS)})")
     files, _ = expand_paths(paths)
+    notes: list[str] = []
     try:
         declaration = load_declaration(paths)
     except ConfigError as exc:
@@ -49,6 +51,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     else:
         diagnostics = declaration.diagnostics
         valid = True
+        if declaration.cluster.runtime == "auto":
+            notes.append(DEFERRED)
         counts = (
             f"{plural(len(declaration.policies), 'policy', 'policies')}, "
             f"{plural(len(declaration.applications), 'application')}"
@@ -61,15 +65,20 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             "errors": sum(1 for d in diagnostics if d.severity == "error"),
             "warnings": sum(1 for d in diagnostics if d.severity == "warning"),
             "diagnostics": [d.to_json() for d in diagnostics],
+            "notes": notes,
         }
         out.write(json.dumps(document, indent=2) + "\n")
     elif fmt == "github":
         for diagnostic in diagnostics:
             out.write(diagnostic_annotation(diagnostic, title=NAME_IN_ANNOTATIONS, with_path=True) + "\n")
+        for note in notes:
+            out.write(annotation("notice", note) + "\n")
         out.write(("valid: " if valid else "invalid: ") + summary + "\n")
     else:
         for diagnostic in diagnostics:
             err.write(str(diagnostic) + "\n")
+        for note in notes:
+            err.write(f"note: {note}\n")
         if valid:
             out.write(f"valid: {summary} ({counts})\n")
         else:

@@ -141,14 +141,6 @@ def _schedule(schedule: Mapping[str, Any], source: Source, path: Path) -> list[D
 
 def _storage(storage: Mapping[str, Any], source: Source, path: Path) -> list[Diagnostic]:
     found: list[Diagnostic] = []
-    if storage.get("StorageKind") == "ManagedIdentityAzureBlobStore":
-        found.append(
-            Diagnostic(
-                "warning",
-                "StorageKind ManagedIdentityAzureBlobStore needs a Service Fabric runtime newer than 6.4",
-                source.location((*path, "StorageKind")),
-            )
-        )
     for secret in SECRET_FIELDS:
         value = storage.get(secret)
         if isinstance(value, str) and not references.has_references(value):

@@ -2,8 +2,8 @@
 
 The schema checks each key's shape (secrets such as ``client_cert_password`` and ``client_secret`` must be
 ``${env:...}`` / ``${file:...}`` references there); here: ``token`` and ``auth`` exclude each other, pinned
-thumbprints exclude a common name, issuer thumbprints need a common name, and each Entra credential has the
-settings it needs.
+thumbprints exclude a common name, issuer thumbprints need a common name, each Entra credential has the
+settings it needs, and a named ``runtime`` is one sfdeclare knows (servicefabric/runtimes.py).
 """
 
 from __future__ import annotations
@@ -14,12 +14,14 @@ from typing import Any, cast
 from sfdeclare.errors import Location
 from sfdeclare.model.declaration import (
     ENTRA_CREDENTIALS,
+    RUNTIME_AUTO,
     ClusterSettings,
     EntraAuth,
     EntraCredential,
     TlsSettings,
 )
 from sfdeclare.safeyaml.reader import Source
+from sfdeclare.servicefabric import runtimes
 
 # What each credential needs besides the discovered (or overridden) tenant, authority and cluster application.
 REQUIRED: dict[str, tuple[str, ...]] = {
@@ -65,6 +67,17 @@ def cluster_settings(
     elif isinstance(api_version, int) and not isinstance(api_version, bool):
         api_version = f"{api_version}.0"
     entity_ids = node.get("entity_ids")
+    runtime = node.get("runtime", RUNTIME_AUTO)
+    if isinstance(runtime, (int, float)) and not isinstance(runtime, bool):
+        runtime = repr(float(runtime)) if isinstance(runtime, float) else f"{runtime}.0"
+    runtime_location = source.location(("cluster", "runtime")) if "runtime" in node else None
+    if isinstance(runtime, str) and runtime != RUNTIME_AUTO:
+        try:
+            runtimes.parse(runtime)
+        except ValueError as exc:
+            error(f"cluster.runtime: {exc}", runtime_location)
+            runtime = RUNTIME_AUTO
+    validate_storage = node.get("validate_storage")
     verify = tls_node.get("verify")
     tls = TlsSettings(
         client_cert=_text(tls_node, "client_cert"),
@@ -102,6 +115,10 @@ def cluster_settings(
     return ClusterSettings(
         endpoint=_text(node, "endpoint"),
         api_version=api_version if isinstance(api_version, str) else "6.4",
+        api_version_location=source.location(("cluster", "api_version")) if "api_version" in node else None,
+        runtime=runtime if isinstance(runtime, str) else RUNTIME_AUTO,
+        runtime_location=runtime_location,
+        validate_storage=validate_storage if isinstance(validate_storage, bool) else None,
         entity_ids="tilde" if entity_ids == "tilde" else "slash",
         tls=tls,
         token=token,

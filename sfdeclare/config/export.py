@@ -5,6 +5,10 @@ no change: the policies (bodies as read back, server defaults left out), every e
 suspension, applications by short name, services relative to their application, partitions by id, all in a
 canonical order. Nothing that only inherits is written. Secrets, which the cluster reads back as ``****``,
 become ``${env:...}`` references whose names are returned for the caller to list.
+
+A policy is written in the configuration language's terms: modelled fields in the body (the 11.3 fields in
+today's Explorer form, left out when they hold the server's default), every field sfdeclare does not model in the
+policy's ``unmodelled_fields`` block, so that plan carries it as it is (a masked one becomes a reference).
 """
 
 from __future__ import annotations
@@ -20,9 +24,21 @@ from sfdeclare import __version__
 from sfdeclare.model.addresses import EntityRef
 from sfdeclare.model.declaration import is_no_policy_keyword
 from sfdeclare.model.live import LiveState
+from sfdeclare.servicefabric import policy_fields
 from sfdeclare.servicefabric.durations import parse_run_time
+from sfdeclare.servicefabric.policies import unmodelled
+from sfdeclare.servicefabric.policy_fields import MASKED, MODELLED, UNMODELLED_BLOCK
 
-_POLICY_ORDER = ("AutoRestoreOnDataLoss", "MaxIncrementalBackups", "Schedule", "Storage", "RetentionPolicy")
+_POLICY_ORDER = (
+    "AutoRestoreOnDataLoss",
+    "MaxIncrementalBackups",
+    "Schedule",
+    "Storage",
+    "RetentionPolicy",
+    policy_fields.QUICK_RECOVERY,
+    policy_fields.COMPRESSION,
+    UNMODELLED_BLOCK,
+)
 _SCHEDULE_ORDER = ("ScheduleKind", "Interval", "ScheduleFrequencyType", "RunDays", "RunTimes")
 _STORAGE_ORDER = (
     "StorageKind",
@@ -35,6 +51,9 @@ _STORAGE_ORDER = (
     "SecondaryUserName",
     "SecondaryPassword",
     "StorageCredentialsSourceLocation",
+    "ManagedIdentityType",
+    "BlobServiceUri",
+    "ManagedIdentityClientId",
 )
 _RETENTION_ORDER = ("RetentionPolicyType", "RetentionDuration", "MinimumNumberOfBackups")
 # a password is read back as "****" even when it was never set: only one with a user name is a real secret
@@ -61,6 +80,11 @@ class SecretReference:
     field: str
     env_name: str
 
+    @property
+    def path(self) -> str:
+        """The field's dotted path in the policy body (``Storage.ConnectionString``)."""
+        return f"Storage.{self.field}" if self.field in _SECRET_SUFFIX else self.field
+
 
 @dataclass(frozen=True)
 class ImportResult:
@@ -71,10 +95,15 @@ class ImportResult:
     policies: int
 
 
+def _upper_snake(text: str) -> str:
+    return re.sub(r"[^A-Z0-9]+", "_", re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", text).upper()).strip("_")
+
+
 def env_name(policy: str, field: str) -> str:
-    """``SFDECLARE_<POLICY>_<FIELD>``: upper-cased, every run of other characters an underscore."""
+    """``SFDECLARE_<POLICY>_<FIELD>``: upper-cased, every run of other characters an underscore (an unmodelled
+    field ``Storage.SasToken`` gives ``..._STORAGE_SAS_TOKEN``)."""
     stem = re.sub(r"[^A-Z0-9]+", "_", policy.upper()).strip("_") or "POLICY"
-    return f"SFDECLARE_{stem}_{_SECRET_SUFFIX[field]}"
+    return f"SFDECLARE_{stem}_{_SECRET_SUFFIX.get(field) or _upper_snake(field)}"
 
 
 def short_application(name: str) -> str:
@@ -127,7 +156,7 @@ class SecretNames:
 def _storage(policy: str, storage: Mapping[str, Any], secrets: SecretNames) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in storage.items():
-        if value is None or (key == "FriendlyName" and value == ""):
+        if value is None or (key == "FriendlyName" and value == "") or key not in MODELLED["Storage"]:
             continue
         if key in _SECRET_SUFFIX:
             user = _PASSWORD_USERS.get(key)
@@ -139,20 +168,46 @@ def _storage(policy: str, storage: Mapping[str, Any], secrets: SecretNames) -> d
     return _ordered(out, _STORAGE_ORDER)
 
 
+def _unmodelled_block(name: str, body: Mapping[str, Any], secrets: SecretNames) -> dict[str, Any]:
+    block: dict[str, Any] = {}
+    for path, value in sorted(unmodelled(body).items()):
+        if value == MASKED:
+            value = secrets.reference(name, path)
+        head, _, inner = path.partition(".")
+        if inner:
+            block.setdefault(head, {})[inner] = value
+        else:
+            block[path] = value
+    return block
+
+
 def policy_body(name: str, body: Mapping[str, Any], secrets: SecretNames) -> dict[str, Any]:
-    """A live policy body as the configuration writes it: defaults the server fills in left out."""
+    """A live policy body as the configuration writes it: defaults the server fills in left out, the 11.3
+    fields in today's Explorer form, unmodelled fields in the ``unmodelled_fields`` block."""
     out: dict[str, Any] = {}
     for key, value in body.items():
-        if value is None or key == "Name":
+        if value is None or key not in MODELLED[""] or key == "Name":
             continue
         if key == "Schedule" and isinstance(value, Mapping):
-            out[key] = _schedule(value)
+            out[key] = _schedule({k: v for k, v in value.items() if k in MODELLED["Schedule"]})
         elif key == "Storage" and isinstance(value, Mapping):
             out[key] = _storage(name, value, secrets)
         elif key == "RetentionPolicy" and isinstance(value, Mapping):
-            out[key] = _ordered({k: v for k, v in value.items() if v is not None}, _RETENTION_ORDER)
+            kept = {k: v for k, v in value.items() if v is not None and k in MODELLED["RetentionPolicy"]}
+            out[key] = _ordered(kept, _RETENTION_ORDER)
+        elif key in (policy_fields.QUICK_RECOVERY, *policy_fields.COMPRESSION_ALIASES):
+            continue
         else:
             out[key] = value
+    quick = policy_fields.quick_recovery(body)
+    if quick is not None:
+        out[policy_fields.QUICK_RECOVERY] = quick
+    compression = policy_fields.compression(body)
+    if compression is not None:
+        out[policy_fields.COMPRESSION] = compression
+    block = _unmodelled_block(name, body, secrets)
+    if block:
+        out[UNMODELLED_BLOCK] = block
     return _ordered(out, _POLICY_ORDER)
 
 
@@ -197,7 +252,7 @@ def import_configuration(
     applications: Sequence[str],
     *,
     every_policy: bool,
-    api_version: str = "6.4",
+    api_version: str | None = None,
     source: str = "",
     named: bool = False,
 ) -> ImportResult:
@@ -232,7 +287,7 @@ def import_configuration(
             continue
         policies[name] = policy_body(name, body, secrets)
     document: dict[str, Any] = {"version": 1}
-    if api_version != "6.4":
+    if api_version is not None:  # written only when asked for: otherwise plan derives it from the runtime
         document["cluster"] = {"api_version": api_version}
     if policies:
         document["policies"] = policies
@@ -253,5 +308,5 @@ def _header(source: str, refs: Sequence[SecretReference]) -> str:
         lines.append(
             "# Secrets are read back masked; set these environment variables before `sfdeclare apply`:"
         )
-        lines.extend(f"#   {r.env_name}  (policy {r.policy}, Storage.{r.field})" for r in refs)
+        lines.extend(f"#   {r.env_name}  (policy {r.policy}, {r.path})" for r in refs)
     return "\n".join(lines) + "\n"

@@ -16,12 +16,14 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from sfdeclare.config import checks as config_policy
+from sfdeclare.config import runtime_rules
 from sfdeclare.config import schema as config_schema
 from sfdeclare.config.cluster import cluster_settings
 from sfdeclare.errors import ConfigError, Diagnostic, Location
 from sfdeclare.model import references
 from sfdeclare.model.addresses import application_name, service_name
 from sfdeclare.model.declaration import (
+    RUNTIME_AUTO,
     ApplicationDecl,
     ClusterSettings,
     Declaration,
@@ -34,6 +36,7 @@ from sfdeclare.model.declaration import (
     keyword_message,
 )
 from sfdeclare.safeyaml.reader import Path, Source, load_file, segment
+from sfdeclare.servicefabric import runtimes
 
 CONFIG_SUFFIXES = (".yaml", ".yml")
 SELECTORS = ("id", "name", "low_key")
@@ -161,7 +164,11 @@ class _Builder:
         if not isinstance(body, Mapping):
             return
         self.diagnostics.extend(config_policy.check_body(body, source, path))
-        self.policies[name] = PolicyDecl(name=name, body=body, location=location)
+        declared = PolicyDecl(
+            name=name, body=body, location=location, field_locations=_fields(body, source, path)
+        )
+        self.diagnostics.extend(runtime_rules.offline(declared))
+        self.policies[name] = declared
 
     # --- applications, services, partitions --------------------------------------------------------------
 
@@ -363,6 +370,11 @@ class _Builder:
                 locations[0],
             )
         cluster = self.cluster[0] if self.cluster else ClusterSettings()
+        if cluster.runtime != "auto":
+            runtime = runtimes.parse(cluster.runtime)
+            self.diagnostics.extend(runtime_rules.for_runtime(self.policies.values(), cluster, runtime))
+            cluster = runtime_rules.resolve_cluster(cluster, runtime)
+            self.cluster = (cluster, self.cluster[1]) if self.cluster else None
         if cluster.api_version.endswith("-preview"):
             for policy in self.policies.values():
                 if "RetentionPolicy" in policy.body:
@@ -384,6 +396,20 @@ class _Builder:
                 continue
             where = f" ({_where(policy.location)})" if policy.location else ""
             self.error(keyword_message(written, policy.name, f"is declared{where}"), location)
+
+
+def _fields(body: Mapping[str, Any], source: Source, path: Path) -> dict[str, Location]:
+    """Where each field of a policy body was written (its key), by dotted path."""
+    found: dict[str, Location] = {}
+    stack: list[tuple[str, Path, Mapping[str, Any]]] = [("", path, body)]
+    while stack:
+        prefix, at, node = stack.pop()
+        for key, value in node.items():
+            dotted = f"{prefix}{key}"
+            found[dotted] = source.location((*at, key), key=True)
+            if isinstance(value, Mapping):
+                stack.append((dotted + ".", (*at, key), value))
+    return found
 
 
 _CONTROL_IN_VALUE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -457,6 +483,13 @@ def meaning(declaration: Declaration) -> dict[str, Any]:
         "token": declaration.cluster.token,
         "tls": tls_meaning,
     }
+    # the runtime settings enter it the same way: only when set (auto, derived and runtime-decided are unset)
+    if declaration.cluster.api_version_location is not None:
+        cluster["api_version_written"] = True
+    if declaration.cluster.runtime != RUNTIME_AUTO:
+        cluster["runtime"] = declaration.cluster.runtime
+    if declaration.cluster.validate_storage is not None:
+        cluster["validate_storage"] = declaration.cluster.validate_storage
     if declaration.cluster.auth is not None:
         cluster["auth"] = {k: v for k, v in vars(declaration.cluster.auth).items() if k != "location"}
     return {

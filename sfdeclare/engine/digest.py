@@ -9,7 +9,7 @@ from typing import Any
 
 from sfdeclare.engine.planfile import canonical_json
 from sfdeclare.model.live import LiveState
-from sfdeclare.servicefabric.policies import canonical
+from sfdeclare.servicefabric.policies import canonical, unmodelled
 
 
 def live_digest(live: LiveState) -> str:
@@ -31,7 +31,10 @@ def live_digest(live: LiveState) -> str:
             ]
         apps[name] = services
     data = {
-        "policies": {name: canonical(body) for name, body in sorted(live.policies.items())},
+        "runtime": live.runtime,
+        "policies": {
+            name: [canonical(body), unmodelled(body)] for name, body in sorted(live.policies.items())
+        },
         "mappings": sorted([*ref.sort_key(), policy] for ref, policy in live.mappings.items()),
         "suspensions": sorted(list(ref.sort_key()) for ref in live.suspensions),
         "configured": sorted(live.configured_applications),

@@ -64,6 +64,17 @@ class PolicyDecl:
     name: str
     body: Mapping[str, Any]
     location: Location | None = None
+    # where each field of the body was written, by dotted path ("Storage.ManagedIdentityClientId")
+    field_locations: Mapping[str, Location] = field(default_factory=dict)
+
+    def where(self, path: str) -> Location | None:
+        """Where a field (or, failing that, its nearest written parent, or the policy) was written."""
+        probe = path
+        while probe:
+            if probe in self.field_locations:
+                return self.field_locations[probe]
+            probe = probe.rpartition(".")[0]
+        return self.location
 
     def secret_fields(self) -> tuple[str, ...]:
         storage = self.body.get("Storage")
@@ -172,8 +183,17 @@ class EntraAuth:
     location: Location | None = None
 
 
+RUNTIME_AUTO = "auto"
+
+
 @dataclass(frozen=True)
 class ClusterSettings:
+    """How to reach and speak to the cluster.
+
+    ``runtime`` is ``auto`` (read from the cluster on every run) or a runtime it names; ``api_version`` is what
+    the backup routes are sent, written (``api_version_location`` set) or derived from the runtime;
+    ``validate_storage`` None means "on where the runtime supports ValidateConnection"."""
+
     endpoint: str | None = None
     api_version: str = "6.4"
     entity_ids: EntityIdStyle = "slash"
@@ -181,6 +201,10 @@ class ClusterSettings:
     token: str | None = None
     auth: EntraAuth | None = None
     location: Location | None = None
+    runtime: str = RUNTIME_AUTO
+    validate_storage: bool | None = None
+    api_version_location: Location | None = None
+    runtime_location: Location | None = None
 
 
 @dataclass(frozen=True)

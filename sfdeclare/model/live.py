@@ -61,7 +61,8 @@ class LiveState:
     ``policy_entities`` holds, for the policies whose every mapping had to be known (pruning candidates), all
     the entities mapped to them anywhere on the cluster. ``hidden_application_suspension`` names applications
     whose own suspension the cluster's answer did not show (SF-BACKUP-API.md §5.4: no mapping of its own, and
-    every listed child suspended at its own level).
+    every listed child suspended at its own level). ``runtime`` is the cluster's runtime as this run knows it
+    (GetClusterVersion's build, ``before 6.4``, or what ``cluster.runtime`` names).
     """
 
     policies: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
@@ -72,3 +73,4 @@ class LiveState:
     policy_entities: Mapping[str, tuple[EntityRef, ...]] = field(default_factory=dict)
     hidden_application_suspension: frozenset[str] = frozenset()
     requests: int = 0
+    runtime: str = ""

@@ -167,6 +167,17 @@ def _no_control_characters(value: Any, what: str, path: str) -> None:
             _no_control_characters(inner, what, f"{path}[{index}]")
 
 
+def parse_cluster_version(body: Any, operation: str, status: int = 200) -> str:
+    """GetClusterVersion's ``{"Version": "10.1.3033.1"}`` -> the build, checked to be a runtime version."""
+    try:
+        version = _req_str(_obj(body, "the cluster version"), "Version", "the cluster version")
+    except ShapeError as exc:
+        raise reject(operation, status, str(exc)) from None
+    if not re.fullmatch(r"\d+\.\d+(\.\d+)*", version.strip()):
+        raise reject(operation, status, f"the cluster version {version[:40]!r} is not a version number")
+    return version.strip()
+
+
 def parse_backup_entity(item: Any, operation: str, status: int = 200) -> EntityRef:
     """A BackupEntity (GetBackupEnabledEntities) -> EntityRef."""
     try:

@@ -74,15 +74,22 @@ class WireRequest:
 
 @dataclass(frozen=True)
 class ApiOptions:
-    """How to speak to this cluster: backup api-version, entity-id style, per-call timeout (seconds)."""
+    """How to speak to this cluster: backup api-version, entity-id style, per-call timeout (seconds), and
+    whether policy writes ask the cluster to check their storage first (``ValidateConnection=true``)."""
 
     api_version: str = "6.4"
     entity_ids: Literal["slash", "tilde"] = "slash"
     timeout: int = 60
+    validate_connection: bool = False
 
     @classmethod
     def from_settings(cls, settings: ClusterSettings, timeout: int = 60) -> ApiOptions:
-        return cls(api_version=settings.api_version, entity_ids=settings.entity_ids, timeout=timeout)
+        return cls(
+            api_version=settings.api_version,
+            entity_ids=settings.entity_ids,
+            timeout=timeout,
+            validate_connection=settings.validate_storage is True,
+        )
 
     @property
     def is_pre_64(self) -> bool:
@@ -160,12 +167,17 @@ def _named_body(name: str, body: Mapping[str, Any]) -> dict[str, Any]:
     return named
 
 
+def _validate(opts: ApiOptions) -> tuple[tuple[str, str], ...]:
+    # REST spec 8.0+, Create and Update; Service Fabric Explorer always sends it (SF-BACKUP-API.md, 2026-12 audit)
+    return (("ValidateConnection", "true"),) if opts.validate_connection else ()
+
+
 def create_policy(name: str, body: Mapping[str, Any], opts: ApiOptions) -> WireRequest:
     _policy_path(name)
     return WireRequest(
         "POST",
         f"{_POLICIES}/$/Create",
-        _query(opts.api_version, opts),
+        _query(opts.api_version, opts, *_validate(opts)),
         _named_body(name, body),
         f"CreateBackupPolicy {PolicyRef(name)}",
     )
@@ -175,7 +187,7 @@ def update_policy(name: str, body: Mapping[str, Any], opts: ApiOptions) -> WireR
     return WireRequest(
         "POST",
         f"{_policy_path(name)}/$/Update",
-        _query(opts.api_version, opts),
+        _query(opts.api_version, opts, *_validate(opts)),
         _named_body(name, body),
         f"UpdateBackupPolicy {PolicyRef(name)}",
     )
@@ -271,6 +283,16 @@ def configuration_info(ref: EntityRef, opts: ApiOptions, continuation: str | Non
 
 # --- cluster queries (§8): always the ~ id form, their own api-versions ------------------------------------
 
+CLUSTER_VERSION_API_VERSION = "6.4"  # GetClusterVersion came with 6.4 (REST spec 6.4)
+
+
+def get_cluster_version(opts: ApiOptions) -> WireRequest:
+    """GetClusterVersion: ``{"Version": "<build>"}``; not served before 6.4. A read of a query route, no backup
+    involved: the runtime read once per run, and the probe of a refusal."""
+    return WireRequest(
+        "GET", "/$/GetClusterVersion", _query(CLUSTER_VERSION_API_VERSION, opts), None, "GetClusterVersion"
+    )
+
 
 def list_applications(opts: ApiOptions, continuation: str | None = None) -> WireRequest:
     return WireRequest(
@@ -329,11 +351,6 @@ def get_partition(partition_id: str, opts: ApiOptions) -> WireRequest:
 def get_aad_metadata(opts: ApiOptions) -> WireRequest:
     """GET /$/GetAadMetadata (api-version 6.0, unauthenticated): the cluster's Entra ID authority and ids."""
     return WireRequest("GET", "/$/GetAadMetadata", _query("6.0", opts), None, "GetAadMetadata")
-
-
-def get_cluster_version(opts: ApiOptions) -> WireRequest:
-    """GET /$/GetClusterVersion (api-version 6.4): a read of a query route, no backup involved."""
-    return WireRequest("GET", "/$/GetClusterVersion", _query("6.4", opts), None, "GetClusterVersion")
 
 
 def is_backup_route(req: WireRequest) -> bool:
