@@ -121,9 +121,14 @@ class Scenario:
         return self.services * self.partitions_per_service
 
     @property
-    def expected_plan_requests(self) -> int:
+    def expected_read_requests(self) -> int:
         """The issue's bound, reached exactly: one policy page, two per application, one per partition service."""
         return 1 + 2 * self.applications + self.partition_services
+
+    @property
+    def expected_plan_requests(self) -> int:
+        """A plan run: the cluster's runtime (GetClusterVersion, once per run), then the reads."""
+        return 1 + self.expected_read_requests
 
 
 def app_name(index: int) -> str:

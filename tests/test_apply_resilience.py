@@ -106,28 +106,41 @@ def test_apply_converges_under_thirty_percent_transient_faults(setup: Path, seed
         assert converged(setup, calm.url)
 
 
-def test_a_rejected_policy_fails_its_dependants_only_and_a_rerun_converges_once_fixed(setup: Path) -> None:
-    managed = {
-        "StorageKind": "ManagedIdentityAzureBlobStore",
-        "ManagedIdentityType": "VMSS",
-        "BlobServiceUri": "https://acct.blob.core.windows.net",
-        "ContainerName": "mi",
+def test_a_rejected_policy_fails_its_dependants_only_and_a_rerun_converges_once_fixed(
+    setup: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The cluster checks storage before it accepts a policy (ValidateConnection, sent by default on 10.1): a
+    # policy whose key the storage account refuses fails its create, and only the mapping that waits for it.
+    shape = topology()
+    shape["storage"] = {
+        "blob_accounts": [{"name": "acct", "keys": ["GOOD-KEY-CANARY"], "containers": ["backups"]}]
     }
-    cfg = config({"Managed": policy("PT2H", **managed)})
-    cfg["applications"]["App1"]["services"]["Cache"] = {"policy": "Managed"}  # type: ignore[index]
+    (setup / "topology.yaml").write_text(yaml.safe_dump(shape))
+    init_state(str(setup / "state"), str(setup / "topology.yaml"))
+    monkeypatch.setenv("STORE", "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=GOOD-KEY-CANARY")
+    monkeypatch.setenv(
+        "WRONG", "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=RESILIENCE-CANARY"
+    )
+    wrong = {"StorageKind": "AzureBlobStore", "ConnectionString": "${env:WRONG}", "ContainerName": "backups"}
+    cfg = config({"Refused": policy("PT2H", **wrong)})
+    cfg["applications"]["App1"]["services"]["Cache"] = {"policy": "Refused"}  # type: ignore[index]
     (setup / "sfdeclare.yaml").write_text(yaml.safe_dump(cfg))
-    with EmulatorServer(str(setup / "state"), runtime="6.4") as server:  # 6.4 refuses managed identity
+    with EmulatorServer(str(setup / "state")) as server:
         code, text = cli("apply", str(setup / "sfdeclare.yaml"), "--endpoint", server.url, "--auto-approve")
         assert code == 1
-        assert "failed: create_policy policy[Managed]" in text and "E_INVALIDARG" in text
+        failed = [
+            line for line in text.splitlines() if line.startswith("failed: create_policy policy[Refused]")
+        ]
+        assert failed and all("storage account 'acct' refused the AccountKey" in line for line in failed)
+        assert "GOOD-KEY-CANARY" not in text  # nor the wrong one (cli() checks RESILIENCE-CANARY)
         assert (
-            "skipped: enable_backup service[fabric:/App1/Cache] -- waited for create_policy:policy[Managed]"
+            "skipped: enable_backup service[fabric:/App1/Cache] -- waited for create_policy:policy[Refused]"
             in text
         )
         assert "Apply complete: " in text and " 1 failed, 1 skipped." in text
-        del cfg["policies"]["Managed"]  # type: ignore[attr-defined]
-        cfg["applications"]["App1"]["services"]["Cache"] = {"policy": "Daily"}  # type: ignore[index]
-        (setup / "sfdeclare.yaml").write_text(yaml.safe_dump(cfg))
+        monkeypatch.setenv(
+            "WRONG", "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=GOOD-KEY-CANARY"
+        )
         code, text = cli("apply", str(setup / "sfdeclare.yaml"), "--endpoint", server.url, "--auto-approve")
         assert code == 0, text
         assert converged(setup, server.url)

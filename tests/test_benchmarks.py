@@ -79,7 +79,7 @@ def test_plan_reads_one_policy_page_and_two_requests_per_application(plain: Clus
     assert plain.scenario.partition_services == 0
     stats = plain.read()
     assert stats["Routes"] == {POLICY_PAGE: 1, SERVICES_ROUTE: APPS, APP_CONFIG: APPS}
-    assert stats["Total"] == 1 + 2 * APPS == plain.scenario.expected_plan_requests
+    assert stats["Total"] == 1 + 2 * APPS == plain.scenario.expected_read_requests
 
 
 def test_partition_level_settings_add_exactly_one_request_per_service(with_partitions: Cluster) -> None:
@@ -117,7 +117,11 @@ def test_served_plan_and_sdk_baseline_request_counts(tmp_path: Path) -> None:
         argv = [SFDECLARE, "plan", str(scenario.config), "--endpoint", emulator.url]
         run = run_timed([*argv, "--parallelism", "4"], env=child_env(scenario.env), timeout=60)
         assert run.returncode == 0, run.tail()
-        assert emulator.stats()["Total"] == scenario.expected_plan_requests == 1 + 2 * 6 + 3
+        # the runtime (one GetClusterVersion per run), one policy page, two per application, one per partition
+        # service
+        stats = emulator.stats()
+        assert stats["Routes"]["GET /$/GetClusterVersion"] == 1
+        assert stats["Total"] == scenario.expected_plan_requests == 1 + 1 + 2 * 6 + 3
         emulator.reset_stats()
         baseline = read_cluster(emulator.url)
         assert (baseline.applications, baseline.services, baseline.not_enabled) == (6, 12, 12)

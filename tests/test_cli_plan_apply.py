@@ -377,5 +377,5 @@ def test_a_pruning_plan_file_applies_alone_and_deletes_the_unused_policy(cluster
 def test_debug_says_how_many_requests_reading_the_cluster_took(cluster: dict[str, Any]) -> None:
     run = sfd("plan", cluster["config"], "--endpoint", cluster["endpoint"], "--debug")
     assert run.code == 0
-    assert "debug: read emulator:" in run.err and " in 4 requests (parallelism 10)" in run.err
+    assert "debug: read emulator:" in run.err and " in 5 requests (parallelism 10)" in run.err
     assert "debug:" not in sfd("plan", cluster["config"], "--endpoint", cluster["endpoint"]).err

@@ -27,7 +27,8 @@ from sfdeclare.model.addresses import EntityRef
 from sfdeclare.model.declaration import SECRET_FIELDS, Declaration, LevelSettings, PolicyDecl
 from sfdeclare.model.live import LiveState
 from sfdeclare.model.references import has_references
-from sfdeclare.servicefabric.policies import FieldChange, field_changes
+from sfdeclare.servicefabric.policies import FieldChange, field_changes, kept_changes, masked_kept
+from sfdeclare.servicefabric.policy_fields import UNMODELLED_BLOCK
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,10 @@ class PolicyComparison:
     live: Mapping[str, Any] | None
     fields: tuple[FieldChange, ...] = ()
     unresolved: Diagnostic | None = None
+    # live fields sfdeclare does not model and the declaration does not write: an update carries them over;
+    # ``masked`` are those the cluster reads back as ****, which no update can carry
+    kept: tuple[FieldChange, ...] = ()
+    masked: tuple[str, ...] = ()
 
     @property
     def absent(self) -> bool:
@@ -163,7 +168,11 @@ def _policies(declaration: Declaration, live: LiveState) -> tuple[PolicyComparis
         unresolved = [
             path
             for path, value in _strings(body)
-            if has_references(value) and path.rsplit(".", 1)[-1] not in SECRET_FIELDS
+            if has_references(value)
+            and path.rsplit(".", 1)[-1] not in SECRET_FIELDS
+            and not path.startswith(
+                UNMODELLED_BLOCK + "."
+            )  # sent, never compared: may stand for a masked value
         ]
         live_body = live.policies.get(name)
         if unresolved:
@@ -180,8 +189,20 @@ def _policies(declaration: Declaration, live: LiveState) -> tuple[PolicyComparis
             )
             out.append(PolicyComparison(name, policy, body, live_body, unresolved=problem))
             continue
-        fields = field_changes(live_body, body) if live_body is not None else ()
-        out.append(PolicyComparison(name, policy, body, live_body, fields))
+        if live_body is None:
+            out.append(PolicyComparison(name, policy, body, None))
+            continue
+        out.append(
+            PolicyComparison(
+                name,
+                policy,
+                body,
+                live_body,
+                field_changes(live_body, body),
+                kept=kept_changes(live_body, body),
+                masked=masked_kept(live_body, body),
+            )
+        )
     return tuple(out)
 
 

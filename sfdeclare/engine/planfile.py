@@ -100,7 +100,10 @@ def change_json(c: Change) -> dict[str, Any]:
         "application": c.application,
         "before": c.before,
         "after": c.after,
-        "fields": [{"path": f.path, "before": f.before, "after": f.after} for f in c.fields],
+        "fields": [
+            {"path": f.path, "before": f.before, "after": f.after, **({"kept": True} if f.kept else {})}
+            for f in c.fields
+        ],
         "reason": c.reason,
         "location": c.location.to_json() if c.location else None,
         "destructive": c.destructive,
@@ -233,7 +236,8 @@ def _change_from(data: Mapping[str, Any]) -> Change:
         location=_location_from(data.get("location")),
         destructive=bool(data["destructive"]),
         fields=tuple(
-            FieldChange(str(f["path"]), f.get("before"), f.get("after")) for f in data.get("fields", [])
+            FieldChange(str(f["path"]), f.get("before"), f.get("after"), kept=f.get("kept") is True)
+            for f in data.get("fields", [])
         ),
         depends_on=tuple(str(x) for x in data.get("depends_on", [])),
     )
@@ -259,10 +263,13 @@ def _diagnostic_from(data: Mapping[str, Any]) -> Diagnostic:
 def request_problem(change: Change, plan: Plan) -> str | None:
     """Why ``change``'s request is not the one its action sends to its target, or None when it is: a plan file
     only ever sends requests rebuilt from (action, target, the plan's API options) and compared field by field."""
-    api = routes.ApiOptions(
-        api_version=plan.api_version, entity_ids="tilde" if plan.entity_ids == "tilde" else "slash"
-    )
     sent = change.request
+    api = routes.ApiOptions(
+        api_version=plan.api_version,
+        entity_ids="tilde" if plan.entity_ids == "tilde" else "slash",
+        # a policy write may ask the cluster to check its storage first: a check, never a change
+        validate_connection=dict(sent.query).get("ValidateConnection") == "true",
+    )
     target = change.target
     try:
         if isinstance(target, PolicyRef):

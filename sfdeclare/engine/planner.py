@@ -34,7 +34,7 @@ from sfdeclare.model.live import LiveState
 from sfdeclare.model.references import has_references
 from sfdeclare.model.scope import read_scope
 from sfdeclare.servicefabric import routes
-from sfdeclare.servicefabric.policies import request_body
+from sfdeclare.servicefabric.policies import request_body, update_body
 
 
 @dataclass(frozen=True)
@@ -59,9 +59,7 @@ class _Planner:
         self.declaration = declaration
         self.live = live
         self.options = options
-        self.api = routes.ApiOptions(
-            api_version=declaration.cluster.api_version, entity_ids=declaration.cluster.entity_ids
-        )
+        self.api = routes.ApiOptions.from_settings(declaration.cluster)
         self.preview = declaration.cluster.api_version.endswith("-preview")
         self.diagnostics: list[Diagnostic] = list(declaration.diagnostics)
         self.changes: list[Change] = []
@@ -227,6 +225,15 @@ class _Planner:
         refresh = self.options.refresh_secrets and bool(comparison.declared.secret_fields())
         if not fields and not refresh:
             return
+        if comparison.masked:
+            paths = ", ".join(comparison.masked)
+            self.error(
+                f"policy {name}: the cluster holds {paths}, which sfdeclare does not model and reads back masked "
+                "(****): an update would overwrite it, so the policy is not updated until the configuration "
+                f"declares it under unmodelled_fields (e.g. {comparison.masked[0]}: ${{env:NAME}})",
+                loc,
+            )
+            return
         if fields:
             reason = (
                 f"declared{_where(loc)}; {len(fields)} field{'s differ' if len(fields) != 1 else ' differs'}"
@@ -235,6 +242,9 @@ class _Planner:
                 reason += "; secrets re-sent (--refresh-secrets)"
         else:
             reason = f"--refresh-secrets: re-send the secrets of the policy declared{_where(loc)}"
+        if comparison.kept:
+            count = len(comparison.kept)
+            reason += f"; {count} field{'s' if count != 1 else ''} sfdeclare does not model kept as they are"
         self.changes.append(
             Change(
                 target=PolicyRef(name),
@@ -242,9 +252,9 @@ class _Planner:
                 before=dict(comparison.live),
                 after=shown,
                 reason=reason,
-                request=routes.update_policy(name, request_body(body), self.api),
+                request=routes.update_policy(name, update_body(comparison.live, body), self.api),
                 location=loc,
-                fields=fields,
+                fields=(*fields, *comparison.kept),
             )
         )
 

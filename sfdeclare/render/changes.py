@@ -53,8 +53,13 @@ def detail_lines(change: Change) -> list[str]:
     if change.action is Action.CREATE_POLICY and isinstance(change.after, Mapping):
         return [f"{path} = {value(v)}" for path, v in flatten(change.after)]
     if change.action is Action.UPDATE_POLICY:
-        lines = [f"{f.path}: {value(f.before)} -> {value(f.after)}" for f in change.fields]
-        if not change.fields:
+        lines = [
+            f"{f.path}: {value(f.before)} (kept: sfdeclare does not model it)"
+            if f.kept
+            else f"{f.path}: {value(f.before)} -> {value(f.after)}"
+            for f in change.fields
+        ]
+        if not any(not f.kept for f in change.fields):
             lines.append("(no field differs: secrets are re-sent)")
         return lines
     return []

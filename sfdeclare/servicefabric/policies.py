@@ -310,10 +310,17 @@ def _unmodelled_changes(live: Mapping[str, Any], desired: Mapping[str, Any]) -> 
     return changes
 
 
+def kept_changes(live: Mapping[str, Any], desired: Mapping[str, Any]) -> tuple[FieldChange, ...]:
+    """The kept fields (``kept_fields``) as lines of a plan: the live value, carried over as it is."""
+    return tuple(FieldChange(p, v, v, kept=True) for p, v in sorted(kept_fields(live, desired).items()))
+
+
 @dataclass(frozen=True)
 class FieldChange:
-    """One field of a policy that differs: its dotted path, the live value and the declared value."""
+    """One field of a policy that differs: its dotted path, the live value and the declared value. ``kept``: a
+    field sfdeclare does not model, carried over unchanged (``before`` is ``after``)."""
 
     path: str
     before: Any
     after: Any
+    kept: bool = False
