@@ -108,7 +108,7 @@ def test_a_converged_cluster_costs_the_same_reads(
     )
     assert cli_main(["plan", config, "--endpoint", endpoint, "--detailed-exitcode"], out, err) == 0
     stats = with_partitions.read()
-    assert stats["Total"] == with_partitions.scenario.expected_plan_requests
+    assert stats["Total"] == with_partitions.scenario.expected_read_requests
 
 
 def test_served_plan_and_sdk_baseline_request_counts(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ CASES = {
     "overrides": (".", "cluster/topology.yaml"),
     "fileshare": (".", "cluster/topology.yaml"),
     "split": (".", "topology.json"),
+    "managed-identity": (".", "cluster/topology.yaml"),
 }
 FAKE_SECRET = "FAKE-SECRET-VALUE-for-examples"
 
