@@ -223,3 +223,15 @@ def test_a_masked_unmodelled_field_blocks_the_update_until_declared() -> None:
     declared = {**changed, "unmodelled_fields": {"Storage": {"SasToken": "${env:SAS}"}}}
     (change,) = plan(_declaration(declared), LiveState(policies={"p": live})).changes
     assert change.request.body is not None and change.request.body["Storage"]["SasToken"] == "${env:SAS}"
+
+
+def test_a_kept_field_is_shown_as_kept_in_the_plan() -> None:
+    from sfdeclare.render.changes import detail_lines
+
+    changed = {**BODY, "MaxIncrementalBackups": 5}
+    (change,) = plan(_declaration(changed), LiveState(policies={"p": LIVE_EXTRA})).changes
+    assert detail_lines(change) == [
+        "MaxIncrementalBackups: 3 -> 5",
+        'BackupValidation: "Enabled" (kept: sfdeclare does not model it)',
+        'Storage.SasExpiry: "P7D" (kept: sfdeclare does not model it)',
+    ]
