@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sfdeclare.config.loader import expand_paths, load_declaration
+from sfdeclare.config.loader import expand_paths, load_declaration, meaning
 from sfdeclare.errors import ConfigError, Location
 from sfdeclare.model.declaration import Declaration, LevelSettings, PartitionSelector
 
@@ -196,6 +196,23 @@ def test_digest_ignores_comments_key_order_and_file_split(tmp_path: Path) -> Non
     assert load_declaration([str(tmp_path / "c")]).digest != first
     _write(tmp_path / "d", "all.yaml", one.replace("suspended: true", "suspended: false"))
     assert load_declaration([str(tmp_path / "d")]).digest != first
+
+
+def test_runtime_settings_change_the_digest_only_when_written(tmp_path: Path) -> None:
+    # a plan made before cluster.runtime existed stays valid: unset runtime settings are not in the meaning
+    base = "version: 1\ncluster:\n  endpoint: http://127.0.0.1:19080\n"
+    _write(tmp_path / "plain", "c.yaml", base)
+    plain = load_declaration([str(tmp_path / "plain")])
+    assert not {"runtime", "validate_storage", "api_version_written"} & set(meaning(plain)["cluster"])
+    digests = {plain.digest}
+    for name, line in [
+        ("runtime", '  runtime: "10.1"\n'),
+        ("storage", "  validate_storage: false\n"),
+        ("api", '  api_version: "6.4"\n'),
+    ]:
+        _write(tmp_path / name, "c.yaml", base + line)
+        digests.add(load_declaration([str(tmp_path / name)]).digest)
+    assert len(digests) == 4
 
 
 def test_partition_order_does_not_change_the_digest(tmp_path: Path) -> None:
