@@ -22,6 +22,7 @@ from sfdeclare.commands.session import (
     endpoint_label,
     open_client,
     read_live,
+    settle_runtime,
     use_color,
     write_diagnostics,
 )
@@ -93,6 +94,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     # probes only where the configuration manages it (SF-BACKUP-API.md §5.4: the listing can hide it).
     scope = replace(read_scope(declaration), prune_candidates=(), suspension_probes=declared)
     with open_client(declaration, args.endpoint, env, args.parallelism, err) as client:
+        # the cluster's runtime decides the api-version status speaks; its configuration advice is plan's to give
+        declaration = replace(settle_runtime(client, declaration), diagnostics=declaration.diagnostics)
         live = read_live(client, declaration, scope, args.parallelism)
         mapped = {ref.application for ref in live.mappings}
         applications = [app for app in declared if app in live.applications and app in mapped]
