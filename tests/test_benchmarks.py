@@ -194,7 +194,6 @@ def test_status_at_benchmark_shape_reads_its_budget_and_finds_every_backup(
     assert report["summary"]["total"] == APPS * SERVICES * 4  # generate's default: 4 partitions per service
     assert stats["Routes"] == {
         "GET /$/GetClusterVersion": 1,  # the runtime, once per run, as for plan
-        "GET /$/GetClusterVersion": 1,  # the runtime, once per run, as for plan
         POLICY_PAGE: 1,
         SERVICES_ROUTE: APPS,
         APP_CONFIG: APPS,

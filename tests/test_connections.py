@@ -88,7 +88,7 @@ def wait_for_ended(server: CountingServer, count: int) -> None:
 @pytest.fixture
 def server() -> Iterator[CountingServer]:
     httpd = CountingServer()
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
         yield httpd

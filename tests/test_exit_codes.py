@@ -87,7 +87,7 @@ def test_a_socks_proxy_in_the_environment_is_refused_in_one_line(
 
 
 def test_a_proxy_without_a_scheme_is_refused_and_no_proxy_still_exempts_the_host(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, fast_retries: None
 ) -> None:
     for name in ("ALL_PROXY", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "all_proxy", "http_proxy", "no_proxy"):
         monkeypatch.delenv(name, raising=False)
