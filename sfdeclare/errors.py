@@ -52,9 +52,13 @@ class Location:
 
 @dataclass(frozen=True)
 class Diagnostic:
+    """One problem found, at its place when it has one. ``rule`` names the rule that found it where one did
+    (``guardrail/min_retention``, ``best-practice/no_auto_restore``): SARIF's ruleId."""
+
     severity: Severity
     message: str
     location: Location | None = None
+    rule: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The flat form every JSON output uses: severity, message, file, line, column, path (None without a place)."""

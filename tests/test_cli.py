@@ -37,7 +37,7 @@ def test_an_unknown_schema_is_a_one_line_error(capsys: pytest.CaptureFixture[str
     err = capsys.readouterr().err
     assert "Traceback" not in err
     assert err.splitlines()[-1].endswith(
-        "invalid choice: 'bogus' (choose from 'sfdeclare', 'plan', 'report', 'drift', 'status')"
+        "invalid choice: 'bogus' (choose from 'sfdeclare', 'plan', 'report', 'drift', 'status', 'guardrails')"
     )
 
 
@@ -49,7 +49,7 @@ def test_loading_an_unknown_packaged_schema_names_the_known_ones() -> None:
 
     with pytest.raises(
         SfdeclareError,
-        match=r"^unknown schema 'bogus' \(expected one of: sfdeclare, plan, report, drift, status\)$",
+        match=r"^unknown schema 'bogus' \(expected one of: sfdeclare, plan, report, drift, status, guardrails\)$",
     ):
         schema.run(argparse.Namespace(name="bogus"), io.StringIO(), io.StringIO())
 

@@ -24,7 +24,7 @@ from packaging.requirements import Requirement
 import sfdeclare
 
 ROOT = Path(__file__).resolve().parent.parent
-SCHEMAS = ("sfdeclare", "plan", "report", "drift", "status")
+SCHEMAS = ("sfdeclare", "plan", "report", "drift", "status", "guardrails")
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -27,10 +27,10 @@ def _choices(*path: str, option: str) -> list[str]:
 def test_format_choices_are_the_registries() -> None:
     assert (
         _choices("plan", option="--format")
-        == ["text", "json", "markdown", "github"]
+        == ["text", "json", "markdown", "github", "sarif"]
         == list(formats.PLAN.names)
     )
-    assert _choices("drift", option="--format") == ["text", "json", "markdown"] == list(formats.DRIFT.names)
+    assert _choices("drift", option="--format") == ["text", "json", "markdown", "sarif"] == list(formats.DRIFT.names)
     assert (
         _choices("apply", option="--report-format")
         == ["json", "junit", "markdown"]
@@ -62,8 +62,8 @@ def _namespace(**values: object) -> argparse.Namespace:
 @pytest.mark.parametrize(
     ("command", "values", "expected"),
     [
-        (plan, {"format": "yaml"}, "text, json, markdown, github"),
-        (drift, {"format": "github"}, "text, json, markdown"),
+        (plan, {"format": "yaml"}, "text, json, markdown, github, sarif"),
+        (drift, {"format": "github"}, "text, json, markdown, sarif"),
         (apply, {"report_format": "html"}, "json, junit, markdown"),
     ],
 )

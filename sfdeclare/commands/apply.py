@@ -17,7 +17,10 @@ from sfdeclare.commands.arguments import add_endpoint, add_targeting
 from sfdeclare.commands.session import (
     check_writable,
     endpoint_label,
+    guarded_plan,
+    named_guardrails,
     open_client,
+    read_for_guardrails,
     read_live,
     resolve_values,
     settle_runtime,
@@ -148,10 +151,25 @@ def _fresh_plan(
     parallelism: int,
     refresh_secrets: bool,
     targets: Sequence[str],
+    replace_addresses: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    *,
+    judge: bool = True,
 ) -> Plan:
-    live = read_live(client, declaration, read_scope(declaration, also_read=targets), parallelism)
-    options = PlanOptions(endpoint=endpoint, refresh_secrets=refresh_secrets, targets=tuple(targets))
-    return plan(resolve_values(declaration, env), live, options)
+    """A plan made now; ``judge``: also by the guardrails (not for the convergence check after applying)."""
+    scope = read_scope(declaration, also_read=targets)
+    live = read_live(client, declaration, scope, parallelism)
+    options = PlanOptions(
+        endpoint=endpoint,
+        refresh_secrets=refresh_secrets,
+        targets=tuple(targets),
+        replace=tuple(replace_addresses),
+        exclude=tuple(exclude),
+    )
+    if not judge:
+        return plan(resolve_values(declaration, env), live, options)
+    guarded = read_for_guardrails(client, declaration, live, scope, parallelism)
+    return guarded_plan(declaration, live, options, env, guarded)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -190,7 +208,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         check_writable(report_file)
     reviewed = planfile.read(plan_file) if plan_file else None
     if paths:
-        declaration = load_declaration(paths)
+        declaration = load_declaration(paths, named_guardrails(args.guardrails, env))
     else:
         assert reviewed is not None
         assert plan_file is not None
@@ -204,7 +222,17 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             _check_reviewed(reviewed, client, declaration, url, parallelism)
             the_plan = reviewed
         else:
-            the_plan = _fresh_plan(client, declaration, url, env, parallelism, refresh_secrets, targets)
+            the_plan = _fresh_plan(
+                client,
+                declaration,
+                url,
+                env,
+                parallelism,
+                refresh_secrets,
+                targets,
+                args.replace,
+                args.exclude,
+            )
         write_diagnostics(the_plan.diagnostics, err)
         out.write(formats.PLAN.render("text", the_plan, color=use_color(out, env)))
         if the_plan.empty:
@@ -242,7 +270,9 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         recheck_error: SfdeclareError | None = None
         if declaration.files and not result.interrupted:
             try:
-                again = _fresh_plan(client, declaration, url, env, parallelism, False, targets)
+                again = _fresh_plan(
+                    client, declaration, url, env, parallelism, False, targets, (), args.exclude, judge=False
+                )
             except SfdeclareError as exc:  # what was applied must still be reported
                 recheck_error = exc
             else:

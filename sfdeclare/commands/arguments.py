@@ -37,7 +37,35 @@ def add_targeting(parser: argparse.ArgumentParser) -> None:
         metavar="ADDRESS",
         help="limit to this address and what it contains (repeatable), e.g. service[fabric:/App/Svc]",
     )
+    parser.add_argument(
+        "--exclude",
+        dest="exclude",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="leave out the changes at or inside this address, and those that wait for them (repeatable)",
+    )
+    parser.add_argument(
+        "--replace",
+        dest="replace",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="re-send this declared policy or mapping unchanged (repeatable), e.g. policy[Daily]",
+    )
     add_parallelism(parser, "concurrent requests (default 10)")
     parser.add_argument(
         "--refresh-secrets", action="store_true", help="re-send every policy that holds a secret"
+    )
+    add_guardrails(parser)
+
+
+def add_guardrails(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--guardrails",
+        dest="guardrails",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a guardrails file (repeatable; SFDECLARE_GUARDRAILS names one too): rules only tighten",
     )

@@ -21,7 +21,7 @@ from sfdeclare.commands.session import (
 )
 from sfdeclare.config.loader import load_declaration
 from sfdeclare.engine.drift import DriftOptions, drift
-from sfdeclare.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
+from sfdeclare.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, DiagnosticsError
 from sfdeclare.model.scope import read_scope
 from sfdeclare.render import formats
 
@@ -44,7 +44,11 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     all_applications: bool = args.all_applications
     parallelism: int = args.parallelism
     formats.DRIFT.check(args.format)
-    declaration = load_declaration(args.paths)
+    try:
+        declaration = load_declaration(args.paths)
+    except DiagnosticsError as exc:
+        out.write(formats.render_stopped(args.format, "drift", exc.diagnostics))
+        raise
     # pruning is the plan's business: drift needs no per-policy entity listings
     scope = replace(read_scope(declaration, all_applications=all_applications), prune_candidates=())
     with open_client(declaration, args.endpoint, env, parallelism, err) as client:

@@ -14,7 +14,7 @@ from sfdeclare.commands.session import (
     write_atomically,
     write_diagnostics,
 )
-from sfdeclare.errors import EXIT_CHANGES, EXIT_OK
+from sfdeclare.errors import EXIT_CHANGES, EXIT_OK, DiagnosticsError
 from sfdeclare.render import formats
 
 
@@ -34,15 +34,22 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     formats.PLAN.check(args.format)
     if out_file:
         check_writable(out_file)
-    planned = plan_paths(
-        args.paths,
-        endpoint=args.endpoint,
-        env=env,
-        parallelism=args.parallelism,
-        err=err,
-        refresh_secrets=args.refresh_secrets,
-        targets=args.targets,
-    )
+    try:
+        planned = plan_paths(
+            args.paths,
+            endpoint=args.endpoint,
+            env=env,
+            parallelism=args.parallelism,
+            err=err,
+            refresh_secrets=args.refresh_secrets,
+            targets=args.targets,
+            guardrails=args.guardrails,
+            replace_addresses=args.replace,
+            exclude=args.exclude,
+        )
+    except DiagnosticsError as exc:
+        out.write(formats.render_stopped(args.format, "plan", exc.diagnostics))
+        raise
     plan = planned.plan
     write_diagnostics(plan.diagnostics, err)
     out.write(formats.PLAN.render(args.format, plan, color=use_color(out, env)))

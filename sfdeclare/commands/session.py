@@ -11,13 +11,17 @@ from typing import Any, TextIO
 from sfdeclare.cluster.client import Client
 from sfdeclare.cluster.endpoint import parse_endpoint, resolve_endpoint
 from sfdeclare.cluster.read import read_state
+from sfdeclare.cluster.guarded import read_guarded
 from sfdeclare.commands.debug import DEBUG
 from sfdeclare.config import runtime_rules
+from sfdeclare.config import guardrails as config_guardrails
 from sfdeclare.config.loader import load_declaration
+from sfdeclare.engine import guardrails as plan_guardrails
 from sfdeclare.engine.plan import Plan
 from sfdeclare.engine.planner import PlanOptions, plan
 from sfdeclare.errors import ConfigError, Diagnostic, SfdeclareError
 from sfdeclare.model.declaration import RUNTIME_AUTO, SECRET_FIELDS, ClusterSettings, Declaration, PolicyDecl
+from sfdeclare.model.guardrails import Guardrails
 from sfdeclare.model.live import LiveState
 from sfdeclare.model.references import empty_references, resolve
 from sfdeclare.model.scope import ReadScope, read_scope
@@ -200,6 +204,32 @@ def read_live(client: Client, declaration: Declaration, scope: ReadScope, parall
     return replace(live, policy_entities=entities, requests=client.requests)
 
 
+def named_guardrails(option: Sequence[str], env: Mapping[str, str]) -> Guardrails:
+    """The rules of every ``--guardrails FILE`` and of ``SFDECLARE_GUARDRAILS``, tightened together."""
+    return config_guardrails.named(option, env)
+
+
+def read_for_guardrails(
+    client: Client, declaration: Declaration, live: LiveState, scope: ReadScope, parallelism: int
+) -> LiveState:
+    """What ``require_backup`` reads beyond the plan's own read (nothing without that rule)."""
+    if not declaration.guardrails.require_backup:
+        return LiveState()
+    return read_guarded(client, declaration.guardrails, live, parallelism, listed_all=scope.all_applications)
+
+
+def guarded_plan(
+    declaration: Declaration,
+    live: LiveState,
+    options: PlanOptions,
+    env: Mapping[str, str],
+    guarded: LiveState,
+) -> Plan:
+    """Plan, then judge the outcome by the guardrails (raises PlanError on a violation)."""
+    result = plan(resolve_values(declaration, env), live, options)
+    return plan_guardrails.judged(declaration, live, result, guarded)
+
+
 @dataclass(frozen=True)
 class Planned:
     declaration: Declaration
@@ -219,16 +249,22 @@ def plan_paths(
     targets: Sequence[str] = (),
     all_applications: bool = False,
     also_read: Sequence[str] = (),
+    guardrails: Sequence[str] = (),
+    replace_addresses: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    judge: bool = True,
 ) -> Planned:
-    """Load, read the cluster, plan. Raises ConfigError / ClusterError / PlanError (all SfdeclareError).
-    ``targets`` limit the plan; they and ``also_read`` (addresses the command names) are read from the cluster."""
+    """Load, read the cluster, plan, judge by the guardrails. Raises ConfigError / ClusterError / PlanError
+    (all SfdeclareError). ``targets`` limit the plan; they and ``also_read`` (addresses the command names) are
+    read from the cluster. ``guardrails``: the --guardrails files (SFDECLARE_GUARDRAILS is read from ``env``)."""
     if parallelism < 1:
         raise SfdeclareError("--parallelism must be at least 1")
-    declaration = load_declaration(paths)
+    declaration = load_declaration(paths, named_guardrails(guardrails, env))
     scope = read_scope(declaration, all_applications=all_applications, also_read=(*targets, *also_read))
     with open_client(declaration, endpoint, env, parallelism, err) as client:
         declaration = settle_runtime(client, declaration)
         live = read_live(client, declaration, scope, parallelism)
+        guarded = read_for_guardrails(client, declaration, live, scope, parallelism)
         url = endpoint_label(client)
         if DEBUG.get():
             err.write(f"debug: read {url} in {client.requests} requests (parallelism {parallelism})\n")
@@ -238,6 +274,7 @@ def plan_paths(
         targets=tuple(targets),
         all_applications=all_applications,
         also_read=tuple(also_read),
+        replace=tuple(replace_addresses),
+        exclude=tuple(exclude),
     )
-    result = plan(resolve_values(declaration, env), live, options)
-    return Planned(declaration, live, result, url)
+    return Planned(declaration, live, guarded_plan(declaration, live, options, env, guarded), url)

@@ -2,7 +2,8 @@
 
 text: each diagnostic on stderr as ``file:line:col: severity: message ($.json.path)``, then a summary line
 (stdout when valid, stderr when not). json: one object on stdout. github: workflow annotations on stdout
-(``::error file=...,line=...,col=...::message``) and the summary line. Exit 0 when there is no error
+(``::error file=...,line=...,col=...::message``, at most 10 of a type, the rest listed in plain text with a
+notice counting them) and the summary line. sarif: a SARIF 2.1.0 log on stdout (render/sarif.py). Exit 0 when there is no error
 (warnings allowed), 1 otherwise.
 """
 
@@ -10,22 +11,30 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from collections.abc import Sequence
 from typing import TextIO
 
+from sfdeclare.commands.arguments import add_guardrails
+from sfdeclare.config.guardrails import named
 from sfdeclare.config.loader import expand_paths, load_declaration
 from sfdeclare.config.runtime_rules import DEFERRED
 from sfdeclare.errors import EXIT_ERROR, EXIT_OK, ConfigError, Diagnostic, SfdeclareError
-from sfdeclare.render.annotations import annotation, diagnostic_annotation
+from sfdeclare.render import sarif
+from sfdeclare.render.annotations import Pending, annotation, capped, diagnostic_annotation
 from sfdeclare.render.common import plural
 
-FORMATS = ("text", "json", "github")
+FORMATS = ("text", "json", "github", "sarif")
 NAME_IN_ANNOTATIONS = "sfdeclare validate"
+FULL_REPORT = (
+    "they are listed in this step's log; `sfdeclare validate --format sarif` gives code scanning all of them"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH")
     parser.add_argument("--format", choices=FORMATS, default="text")
+    add_guardrails(parser)
     parser.set_defaults(run=run)
 
 
@@ -43,7 +52,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     files, _ = expand_paths(paths)
     notes: list[str] = []
     try:
-        declaration = load_declaration(paths)
+        declaration = load_declaration(paths, named(args.guardrails, os.environ))
     except ConfigError as exc:
         diagnostics: Sequence[Diagnostic] = exc.diagnostics
         valid = False
@@ -69,11 +78,16 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         }
         out.write(json.dumps(document, indent=2) + "\n")
     elif fmt == "github":
-        for diagnostic in diagnostics:
-            out.write(diagnostic_annotation(diagnostic, title=NAME_IN_ANNOTATIONS, with_path=True) + "\n")
-        for note in notes:
-            out.write(annotation("notice", note) + "\n")
+        items = [
+            Pending(d.severity, diagnostic_annotation(d, title=NAME_IN_ANNOTATIONS, with_path=True), str(d))
+            for d in diagnostics
+        ]
+        items += [Pending("notice", annotation("notice", note), f"note: {note}") for note in notes]
+        for line in capped(items, full_report=FULL_REPORT):
+            out.write(line + "\n")
         out.write(("valid: " if valid else "invalid: ") + summary + "\n")
+    elif fmt == "sarif":
+        out.write(sarif.render_diagnostics("validate", diagnostics))
     else:
         for diagnostic in diagnostics:
             err.write(str(diagnostic) + "\n")

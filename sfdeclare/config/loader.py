@@ -17,6 +17,7 @@ from typing import Any
 
 from sfdeclare.config import checks as config_policy
 from sfdeclare.config import runtime_rules
+from sfdeclare.config import guardrails as config_guardrails
 from sfdeclare.config import schema as config_schema
 from sfdeclare.config.cluster import cluster_settings
 from sfdeclare.errors import ConfigError, Diagnostic, Location
@@ -35,8 +36,10 @@ from sfdeclare.model.declaration import (
     is_no_policy_keyword,
     keyword_message,
 )
+from sfdeclare.model.guardrails import NO_GUARDRAILS, Guardrails
 from sfdeclare.safeyaml.reader import Path, Source, load_file, segment
 from sfdeclare.servicefabric import runtimes
+from sfdeclare.servicefabric import policy_rules as rules
 
 CONFIG_SUFFIXES = (".yaml", ".yml")
 SELECTORS = ("id", "name", "low_key")
@@ -106,6 +109,7 @@ class _Builder:
         self.applications: dict[str, tuple[ApplicationDecl, Location]] = {}
         self.references: dict[str, list[Location]] = {}
         self.keywords: list[tuple[str, Location]] = []  # no-policy keywords written at levels
+        self.guardrails = NO_GUARDRAILS
 
     def error(self, message: str, location: Location | None) -> None:
         self.diagnostics.append(Diagnostic("error", message, location))
@@ -128,6 +132,8 @@ class _Builder:
         if isinstance(data.get("applications"), Mapping):
             for key, node in data["applications"].items():
                 self._application(str(key), node, source)
+        if "guardrails" in data:
+            self.guardrails = self.guardrails.tightened(config_guardrails.from_section(source))
 
     def _set_once(self, key: str, value: Any, source: Source) -> None:
         location = source.location((key,), key=True)
@@ -164,11 +170,9 @@ class _Builder:
         if not isinstance(body, Mapping):
             return
         self.diagnostics.extend(config_policy.check_body(body, source, path))
-        declared = PolicyDecl(
+        self.policies[name] = PolicyDecl(
             name=name, body=body, location=location, field_locations=_fields(body, source, path)
         )
-        self.diagnostics.extend(runtime_rules.offline(declared))
-        self.policies[name] = declared
 
     # --- applications, services, partitions --------------------------------------------------------------
 
@@ -542,10 +546,12 @@ def _sort(diagnostics: list[Diagnostic], files: list[str]) -> list[Diagnostic]:
     return sorted(dict.fromkeys(diagnostics), key=key)
 
 
-def load_declaration(paths: Sequence[str]) -> Declaration:
-    """Read the configuration at ``paths`` (files or directories). Raises ConfigError with every problem."""
+def load_declaration(paths: Sequence[str], guardrails: Guardrails = NO_GUARDRAILS) -> Declaration:
+    """Read the configuration at ``paths`` (files or directories) and judge its policies by ``guardrails``
+    (the --guardrails files') tightened with every file's own. Raises ConfigError with every problem."""
     files, diagnostics = expand_paths(paths)
     builder = _Builder()
+    builder.guardrails = guardrails
     for file in files:
         source, problems = load_file(file)
         diagnostics.extend(problems)
@@ -555,6 +561,8 @@ def load_declaration(paths: Sequence[str]) -> Declaration:
         diagnostics.extend(_check_strings(source))
         builder.add(source)
     builder.finish()
+    for policy in builder.policies.values():
+        diagnostics.extend(rules.check_policy(policy.name, policy.body, builder.guardrails, policy.where))
     diagnostics = _sort(diagnostics + builder.diagnostics, files)
     if any(d.severity == "error" for d in diagnostics):
         raise ConfigError(diagnostics)
@@ -573,6 +581,7 @@ def load_declaration(paths: Sequence[str]) -> Declaration:
         applications={name: decl for name, (decl, _) in builder.applications.items()},
         diagnostics=tuple(diagnostics),
         base_dir=_base_dir(paths),
+        guardrails=builder.guardrails,
     )
     return _with_digest(declaration)
 

@@ -235,7 +235,7 @@ def _memo_key(node: Any) -> str:
 
 
 def check(source: Source) -> list[Diagnostic]:
-    """Every schema problem in one file, each at its line."""
+    """Every schema problem in one configuration file, each at its line."""
     validators = _validators()
     found: list[tuple[ValidationError, Path]] = [(e, ()) for e in validators.root.iter_errors(source.data)]
     applications = source.data.get("applications")
@@ -263,4 +263,19 @@ def check(source: Source) -> list[Diagnostic]:
     for error, prefix in found:
         # jsonschema reports each missing required field as its own error, each naming them all
         diagnostics.update(dict.fromkeys(_messages(error, source, prefix)))
+    return list(diagnostics)
+
+
+@functools.cache
+def _whole(name: str) -> jsonschema.Draft202012Validator:
+    schema = schemas.load(name)
+    return jsonschema.Draft202012Validator(_inline(schema, schema.get("$defs", {})))
+
+
+def check_file(source: Source, name: str) -> list[Diagnostic]:
+    """Every problem one small file (a guardrails file) has against the shipped schema ``name``, each at its line,
+    in the words ``check`` uses for configuration files."""
+    diagnostics: dict[Diagnostic, None] = {}
+    for error in _whole(name).iter_errors(source.data):
+        diagnostics.update(dict.fromkeys(_messages(error, source)))
     return list(diagnostics)

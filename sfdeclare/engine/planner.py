@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sfdeclare import __version__
+from sfdeclare.engine import selection
 from sfdeclare.engine.bind import Level, bind
 from sfdeclare.engine.dependencies import filter_targets, parse_targets, unmatched_targets, with_dependencies
 from sfdeclare.engine.diff import (
@@ -46,6 +47,8 @@ class PlanOptions:
     ] = ()  # addresses (model.addresses): only changes inside them, and their dependencies
     all_applications: bool = False
     also_read: tuple[str, ...] = ()  # addresses the run names besides targets (explain's): read, not filtered
+    replace: tuple[str, ...] = ()  # addresses of declared policies / mappings to re-send unchanged
+    exclude: tuple[str, ...] = ()  # addresses whose changes (and what waits for them) are left out
 
 
 def _where(loc: Location | None) -> str:
@@ -63,9 +66,28 @@ class _Planner:
         self.preview = declaration.cluster.api_version.endswith("-preview")
         self.diagnostics: list[Diagnostic] = list(declaration.diagnostics)
         self.changes: list[Change] = []
-        self.targets = parse_targets(options.targets, [*declaration.applications, *live.applications])
+        known_apps = [*declaration.applications, *live.applications]
+        self.targets = parse_targets(options.targets, known_apps)
         self.binding = bind(declaration, live)
         self.levels = self.binding.levels
+        self.replacements = selection.parse("--replace", options.replace, known_apps)
+        self.excluded = selection.parse("--exclude", options.exclude, known_apps)
+        declared_mappings = {
+            level.ref: (level.settings.policy, level.settings.policy_location)
+            for level in self.levels
+            if level.settings.policy is not None
+        }
+        selection.Replacement(
+            {name: p.location for name, p in declaration.policies.items()}, declared_mappings, live
+        ).check(self.replacements)
+        self.declared_mappings = declared_mappings
+        selection.check_matches(
+            "--exclude",
+            self.excluded,
+            selection.known_refs(
+                live, [*(PolicyRef(n) for n in declaration.policies), *(level.ref for level in self.levels)]
+            ),
+        )
         self.differences: Differences = compare(
             declaration, live, self.levels, all_applications=options.all_applications
         )
@@ -99,8 +121,11 @@ class _Planner:
         if any(d.severity == "error" for d in self.diagnostics):
             raise PlanError(self.diagnostics)
 
+        self.plan_replacements()
         apps_mapped_now = {ref.application for ref in self.live.mappings}
-        changes = filter_targets(with_dependencies(self.changes, apps_mapped_now), self.targets)
+        changes, left_out = selection.exclude(with_dependencies(self.changes, apps_mapped_now), self.excluded)
+        self.diagnostics.extend(left_out)
+        changes = filter_targets(changes, self.targets)
         effects, services_changed, partitions_changed = effective_changes(
             self.live, self.after_mappings, after_suspensions, self.managed_apps, self.targets
         )
@@ -122,6 +147,19 @@ class _Planner:
             refresh_secrets=self.options.refresh_secrets,
             partitions_changed=partitions_changed,
             services_changed=services_changed,
+        )
+
+    def plan_replacements(self) -> None:
+        """``--replace``: re-send each named declared policy or mapping unchanged, unless the plan sends it."""
+        self.changes.extend(
+            selection.replacement_changes(
+                self.replacements,
+                self.changes,
+                self.differences.policies,
+                self.declared_mappings,
+                self.live,
+                self.api,
+            )
         )
 
     # --- the declaration against the cluster -----------------------------------------------------------------

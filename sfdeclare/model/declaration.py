@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sfdeclare.errors import Diagnostic, Location
+from sfdeclare.model.guardrails import NO_GUARDRAILS, Guardrails
 
 Scope = Literal["declared", "cluster"]
 EntityIdStyle = Literal["slash", "tilde"]
@@ -221,6 +222,9 @@ class Declaration:
     diagnostics: tuple[Diagnostic, ...] = ()
     digest: str = ""
     base_dir: str = "."
+    guardrails: Guardrails = (
+        NO_GUARDRAILS  # every file's rules and the --guardrails files', tightened together
+    )
 
     def iter_levels(self) -> Iterator[tuple[ApplicationDecl, ServiceDecl | None, PartitionDecl | None]]:
         for app in self.applications.values():

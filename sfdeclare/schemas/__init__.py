@@ -9,7 +9,7 @@ from typing import Any
 
 from sfdeclare.errors import SfdeclareError
 
-NAMES = ("sfdeclare", "plan", "report", "drift", "status")
+NAMES = ("sfdeclare", "plan", "report", "drift", "status", "guardrails")
 
 
 @functools.cache

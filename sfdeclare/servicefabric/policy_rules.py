@@ -1,0 +1,154 @@
+"""The rules engine for policy bodies: the organisation's guardrails (errors) and the best practices (warnings),
+each rule with one wording, whichever severity it has.
+
+A rule a guardrail sets is an error at the line that breaks it, naming the rule and the line that set it:
+``policy Daily: guardrail min_retention (guardrails.yaml:4): RetentionDuration P7D ...``. A best practice is the
+same rule with warning severity where no guardrail makes it an error (``no_auto_restore``). ``check_policy``
+judges a body the files alone decide (declared policies, at validate and plan) and a body read from the cluster
+(a policy only referenced, at plan: ``engine/guardrails.py``), given where to point for each field.
+The rules that need the live cluster (``require_backup``) are in ``engine/guardrails.py``. This module sits in
+servicefabric/ because both the loader (config/) and the engine judge bodies with it, and neither imports the
+other; it judges the REST shape only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sfdeclare.errors import Diagnostic, Location, Severity
+from sfdeclare.model import guardrails as g
+from sfdeclare.model.declaration import SECRET_FIELDS
+from sfdeclare.model.guardrails import Guardrails, Setting
+from sfdeclare.servicefabric.cadence import cadence
+from sfdeclare.servicefabric.durations import format_duration, parse_duration
+
+Where = Callable[[str], "Location | None"]
+"""Where a field of the body (dotted: ``Storage.StorageKind``) was written, or the nearest place to point at."""
+
+# One wording per rule (the sentence after "policy NAME: [guardrail RULE (file:line): ]").
+AUTO_RESTORE = (
+    "AutoRestoreOnDataLoss: true restores the latest backup by itself after data loss, losing what was written "
+    "since; Microsoft advises against it in production"
+)
+
+
+def credentials(secret: str) -> str:
+    return (
+        f"Storage.{secret}: the policy holds credentials; use storage the cluster reaches without them "
+        "(ManagedIdentityAzureBlobStore on Azure)"
+    )
+
+
+def storage_kind(kind: str, allowed: frozenset[str]) -> str:
+    return f"StorageKind {kind} is not allowed (allowed: {', '.join(sorted(allowed))})"
+
+
+def retention_too_short(written: str, least: str) -> str:
+    return f"RetentionDuration {written} keeps backups for less than the minimum {least}"
+
+
+def gap_too_long(what: str, gap: str, most: str) -> str:
+    return f"{what} leaves up to {gap} between backups, more than the maximum {most}"
+
+
+def too_many_per_day(what: str, count: int, most: int) -> str:
+    return f"{what} takes up to {count} backups a day, more than the maximum {most}"
+
+
+def guardrail_prefix(rule: str, setting: Setting[Any]) -> str:
+    return f"guardrail {rule} ({setting.where()}): "
+
+
+class _Judge:
+    def __init__(self, name: str, where: Where) -> None:
+        self.name = name
+        self.where = where
+        self.found: list[Diagnostic] = []
+
+    def violation(self, rule: str, setting: Setting[Any], text: str, field: str) -> None:
+        self.add("error", rule, guardrail_prefix(rule, setting) + text, field, "guardrail")
+
+    def add(self, severity: Severity, rule: str, text: str, field: str, family: str) -> None:
+        self.found.append(
+            Diagnostic(severity, f"policy {self.name}: {text}", self.where(field), rule=f"{family}/{rule}")
+        )
+
+
+def check_policy(name: str, body: Mapping[str, Any], rules: Guardrails, where: Where) -> list[Diagnostic]:
+    """Every rule a policy body breaks: guardrail errors and best-practice warnings."""
+    judge = _Judge(name, where)
+    if body.get("AutoRestoreOnDataLoss") is True:
+        banned = rules.prohibition(g.NO_AUTO_RESTORE)
+        if banned is not None:
+            judge.violation(g.NO_AUTO_RESTORE, banned, AUTO_RESTORE, "AutoRestoreOnDataLoss")
+        else:
+            judge.add("warning", g.NO_AUTO_RESTORE, AUTO_RESTORE, "AutoRestoreOnDataLoss", "best-practice")
+    storage = body.get("Storage")
+    if isinstance(storage, Mapping):
+        _storage(judge, storage, rules)
+    retention = body.get("RetentionPolicy")
+    least = rules.strictest_min_retention()
+    if least is not None and isinstance(retention, Mapping):
+        written = retention.get("RetentionDuration")
+        try:
+            kept = parse_duration(str(written))
+        except ValueError:
+            kept = None  # the schema reports the form
+        if kept is not None and kept < least.value:
+            judge.violation(
+                g.MIN_RETENTION,
+                least,
+                retention_too_short(str(written), format_duration(least.value)),
+                "RetentionPolicy.RetentionDuration",
+            )
+    schedule = body.get("Schedule")
+    if isinstance(schedule, Mapping):
+        _schedule(judge, schedule, rules)
+    return judge.found
+
+
+def _storage(judge: _Judge, storage: Mapping[str, Any], rules: Guardrails) -> None:
+    kind = storage.get("StorageKind")
+    if isinstance(kind, str):
+        forbidding = rules.forbidding_storage_kind(kind)
+        if forbidding is not None:
+            judge.violation(
+                g.ALLOWED_STORAGE_KINDS,
+                forbidding,
+                storage_kind(kind, forbidding.value),
+                "Storage.StorageKind",
+            )
+    banned = rules.prohibition(g.NO_CREDENTIALS)
+    if banned is not None:
+        for secret in SECRET_FIELDS:
+            if storage.get(secret):
+                judge.violation(g.NO_CREDENTIALS, banned, credentials(secret), f"Storage.{secret}")
+
+
+def _schedule(judge: _Judge, schedule: Mapping[str, Any], rules: Guardrails) -> None:
+    longest = rules.strictest_max_interval()
+    most = rules.strictest_max_backups_per_day()
+    if longest is None and most is None:
+        return
+    try:
+        figures = cadence(schedule)
+    except ValueError:
+        return  # the schema and the duration checks report it
+    frequency = schedule.get("ScheduleKind") == "FrequencyBased"
+    what = f"Interval {schedule.get('Interval')}" if frequency else "the schedule"
+    field = "Schedule.Interval" if frequency else "Schedule.RunTimes"
+    if longest is not None and figures.longest_gap is not None and figures.longest_gap > longest.value:
+        gap_field = (
+            field if frequency or schedule.get("ScheduleFrequencyType") == "Daily" else "Schedule.RunDays"
+        )
+        judge.violation(
+            g.MAX_INTERVAL,
+            longest,
+            gap_too_long(what, format_duration(figures.longest_gap), format_duration(longest.value)),
+            gap_field,
+        )
+    if most is not None and figures.most_per_day > most.value:
+        judge.violation(
+            g.MAX_BACKUPS_PER_DAY, most, too_many_per_day(what, figures.most_per_day, most.value), field
+        )
