@@ -71,7 +71,13 @@ COMMANDS: dict[str, tuple[str, str, str | None]] = {
         None,
     ),
     "emulator": ("sfdeclare.commands.emulator", "the local Service Fabric backup emulator", None),
+    "completion": (
+        "sfdeclare.commands.completion",
+        "print a bash or zsh completion script (addresses come from the configuration on the line)",
+        None,
+    ),
 }
+HIDDEN_COMPLETER = "__complete"  # what the completion scripts call; not a command people type
 
 
 def _command_in(argv: Sequence[str]) -> str | None:
@@ -140,6 +146,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == HIDDEN_COMPLETER:  # before any parser: completion must stay fast
+        from sfdeclare.commands import complete
+
+        return complete.run(argv[1:], out)
     parser = build_parser(argv)
     try:
         args = parser.parse_args(argv)
