@@ -33,7 +33,7 @@ def from_section(source: Source, path: Path = ("guardrails",)) -> Guardrails:
         return Guardrails(files=(source.file,))
 
     def at(rule: str) -> Any:
-        return source.location((*path, rule))
+        return source.location((*path, rule), key=True)
 
     found: dict[str, Any] = {}
     require = node.get(g.REQUIRE_BACKUP)
