@@ -30,7 +30,11 @@ def test_format_choices_are_the_registries() -> None:
         == ["text", "json", "markdown", "github", "sarif"]
         == list(formats.PLAN.names)
     )
-    assert _choices("drift", option="--format") == ["text", "json", "markdown", "sarif"] == list(formats.DRIFT.names)
+    assert (
+        _choices("drift", option="--format")
+        == ["text", "json", "markdown", "sarif"]
+        == list(formats.DRIFT.names)
+    )
     assert (
         _choices("apply", option="--report-format")
         == ["json", "junit", "markdown"]

@@ -161,7 +161,7 @@ def replacement_changes(
                 comparison is None
                 or comparison.unresolved is not None
                 or comparison.live is None
-                or planned(changes, ref, Action.UPDATE_POLICY)
+                or planned([*changes, *added], ref, Action.UPDATE_POLICY)
             ):
                 continue  # created anyway, already re-sent, or its references are reported missing
             loc = comparison.declared.location
@@ -177,7 +177,7 @@ def replacement_changes(
                     location=loc,
                 )
             )
-        elif not planned(changes, ref, Action.ENABLE_BACKUP):
+        elif not planned([*changes, *added], ref, Action.ENABLE_BACKUP):
             policy, loc = declared_mappings[ref]
             added.append(
                 Change(
