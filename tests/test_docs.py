@@ -204,6 +204,9 @@ def test_every_yaml_example_in_the_docs_is_a_valid_configuration_topology_or_too
         if "repos" in data:  # a .pre-commit-config.yaml
             assert data["repos"][0]["hooks"][0]["id"] == "sfdeclare-validate"
             continue
+        if "jobs" in data:  # a GitHub Actions workflow (its sfdeclare commands are checked with the prose)
+            assert all("steps" in job for job in data["jobs"].values()), (page, index)
+            continue
         if isinstance(data.get("applications"), list):
             topology_from_dict(data, f"{page}#{index}")
             checked["topology"] += 1
