@@ -107,6 +107,8 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser.add_argument(
         "--debug", action="store_true", help="show tracebacks and how many requests reading the cluster took"
     )
+    # `completion` describes every command: it gets the way to build the whole parser, not an import of cli
+    parser.set_defaults(whole_parser=build_parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     wanted = None if argv is None else _command_in(argv)

@@ -128,9 +128,9 @@ def test_applications_services_and_partitions(every_kind: Declaration) -> None:
 def test_warnings_are_returned_with_the_declaration(every_kind: Declaration) -> None:
     # cluster.runtime is auto: what the runtime accepts (managed identity storage) is checked at plan
     assert [str(d) for d in every_kind.diagnostics] == [
-        "every-kind.yaml:58:5: warning: AutoRestoreOnDataLoss: true restores the latest backup by itself after "
-        "data loss, losing what was written since; Microsoft advises against it in production "
-        "($.policies.WeekendIdentity.AutoRestoreOnDataLoss)"
+        "every-kind.yaml:58:5: warning: policy WeekendIdentity: AutoRestoreOnDataLoss: true restores the latest "
+        "backup by itself after data loss, losing what was written since; Microsoft advises against it in "
+        "production ($.policies.WeekendIdentity.AutoRestoreOnDataLoss)"
     ]
 
 

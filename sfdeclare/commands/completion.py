@@ -44,12 +44,10 @@ def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentP
     return {}
 
 
-def specs() -> list[CommandSpec]:
-    """Every command as the full parser defines it."""
-    from sfdeclare.cli import build_parser  # the whole parser, only when a script is generated
-
+def specs(parser: argparse.ArgumentParser) -> list[CommandSpec]:
+    """Every command as the whole parser defines it."""
     found: list[CommandSpec] = []
-    for name, sub in _subparsers(build_parser()).items():
+    for name, sub in _subparsers(parser).items():
         options: list[str] = []
         choices: dict[str, tuple[str, ...]] = {}
         values: list[str] = []
@@ -259,6 +257,6 @@ fi
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    commands = specs()
+    commands = specs(args.whole_parser())
     out.write(bash_script(commands) if args.shell == "bash" else zsh_script(commands))
     return 0
