@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from typing import TextIO
 
 from sfdeclare.config.loader import CONFIG_SUFFIXES, load_declaration
-from sfdeclare.errors import SfdeclareError
+from sfdeclare.errors import EXIT_OK, SfdeclareError
 from sfdeclare.model.addresses import application_name, service_name
 from sfdeclare.model.declaration import Declaration
 
@@ -76,14 +76,14 @@ def addresses(declaration: Declaration) -> Iterator[str]:
 def run(argv: Sequence[str], out: TextIO) -> int:
     """``argv``: what follows ``__complete``. Always exits 0 (a completion never fails loudly)."""
     if not argv or argv[0] != "addresses":
-        return 0
+        return EXIT_OK
     paths = configuration_paths(argv[1:])
     if not paths:
-        return 0
+        return EXIT_OK
     try:
         declaration = load_declaration(paths)
     except (SfdeclareError, OSError):
-        return 0
+        return EXIT_OK
     for address in dict.fromkeys(addresses(declaration)):
         out.write(address + "\n")
-    return 0
+    return EXIT_OK

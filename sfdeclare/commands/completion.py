@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from sfdeclare import __version__
+from sfdeclare.errors import EXIT_OK
 
 SHELLS = ("bash", "zsh")
 ADDRESS_OPTIONS = ("--target", "--replace", "--exclude")
@@ -259,4 +260,4 @@ fi
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     commands = specs(args.whole_parser())
     out.write(bash_script(commands) if args.shell == "bash" else zsh_script(commands))
-    return 0
+    return EXIT_OK

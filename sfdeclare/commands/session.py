@@ -10,8 +10,8 @@ from typing import Any, TextIO
 
 from sfdeclare.cluster.client import Client
 from sfdeclare.cluster.endpoint import parse_endpoint, resolve_endpoint
-from sfdeclare.cluster.read import read_state
 from sfdeclare.cluster.guarded import read_guarded
+from sfdeclare.cluster.read import read_state
 from sfdeclare.commands.debug import DEBUG
 from sfdeclare.config import runtime_rules
 from sfdeclare.config import guardrails as config_guardrails
