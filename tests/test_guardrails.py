@@ -344,3 +344,30 @@ def test_the_reads_require_backup_costs(cluster: dict[str, str]) -> None:
 
     # one GET /Applications, then GetServices and GetBackupConfigurationInfo per matching undeclared application
     assert requests(guarded) - requests(plain) == 1 + 2 * 2
+
+
+def test_require_backup_everywhere_judges_what_the_run_reads_and_scope_cluster_reads_it_all(
+    cluster: dict[str, str],
+) -> None:
+    config = Path(cluster["config"])
+    config.write_text(
+        LIVE_CONFIG.replace("      Reporting:\n        policy: Legacy\n", "").replace(
+            "  CalcApp:\n", "  CalcApp:\n    policy: Daily\n"
+        )
+        + "guardrails:\n  require_backup: true\n"
+    )
+    with connect(cluster["endpoint"]) as client:
+        client.enable_backup(EntityRef("fabric:/ProdOrders"), "Legacy")
+    # declared scope: only CalcApp is read, and it is covered
+    assert sfd("plan", str(config), "--endpoint", cluster["endpoint"]).code == 0
+    # scope: cluster reads every application, and would remove ProdOrders' mapping: both undeclared ones lose backup
+    config.write_text(config.read_text() + "scope: cluster\n")
+    run = sfd("plan", str(config), "--endpoint", cluster["endpoint"])
+    assert run.code == 1
+    errors = [line for line in run.err.splitlines() if ": error:" in line]
+    assert [re.sub(r"^\S+?:(\d+):\d+: ", r"\1: ", e).split(" has no")[0] for e in errors] == [
+        f"15: error: guardrail require_backup ({config}:15): service fabric:/ProdOrders/Store is stateful with "
+        "persisted state and",
+        f"15: error: guardrail require_backup ({config}:15): service fabric:/Sandbox/Scratch is stateful with "
+        "persisted state and",
+    ]
