@@ -371,3 +371,15 @@ def test_require_backup_everywhere_judges_what_the_run_reads_and_scope_cluster_r
         f"15: error: guardrail require_backup ({config}:15): service fabric:/Sandbox/Scratch is stateful with "
         "persisted state and",
     ]
+
+
+def test_explain_answers_where_a_guardrail_stops_the_plan(
+    cluster: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SFDECLARE_GUARDRAILS", cluster["rules"])
+    assert sfd("plan", cluster["config"], "--endpoint", cluster["endpoint"]).code == 1
+    run = sfd(
+        "explain", cluster["config"], "service[fabric:/CalcApp/Reporting]", "--endpoint", cluster["endpoint"]
+    )
+    assert run.code == 0, run.err
+    assert run.out.startswith("service[fabric:/CalcApp/Reporting]\n")

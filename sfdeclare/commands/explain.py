@@ -36,6 +36,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         parallelism=args.parallelism,
         err=err,
         also_read=(address,),
+        judge=False,
     )
     write_diagnostics(planned.plan.diagnostics, err)
     live = planned.live

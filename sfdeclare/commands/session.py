@@ -264,7 +264,7 @@ def plan_paths(
     with open_client(declaration, endpoint, env, parallelism, err) as client:
         declaration = settle_runtime(client, declaration)
         live = read_live(client, declaration, scope, parallelism)
-        guarded = read_for_guardrails(client, declaration, live, scope, parallelism)
+        guarded = read_for_guardrails(client, declaration, live, scope, parallelism) if judge else None
         url = endpoint_label(client)
         if DEBUG.get():
             err.write(f"debug: read {url} in {client.requests} requests (parallelism {parallelism})\n")
@@ -277,4 +277,6 @@ def plan_paths(
         replace=tuple(replace_addresses),
         exclude=tuple(exclude),
     )
+    if guarded is None:  # explain answers "why" even where a guardrail would stop the plan
+        return Planned(declaration, live, plan(resolve_values(declaration, env), live, options), url)
     return Planned(declaration, live, guarded_plan(declaration, live, options, env, guarded), url)
