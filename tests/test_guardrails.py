@@ -383,3 +383,15 @@ def test_explain_answers_where_a_guardrail_stops_the_plan(
     )
     assert run.code == 0, run.err
     assert run.out.startswith("service[fabric:/CalcApp/Reporting]\n")
+
+
+def test_the_guardrails_schema_and_the_configuration_schema_define_the_rules_alike() -> None:
+    from sfdeclare import schemas
+    from sfdeclare.model.guardrails import RULES
+
+    own = schemas.load("guardrails")["$defs"]
+    in_config = schemas.load("sfdeclare")["$defs"]
+    assert own["Guardrails"] == in_config["Guardrails"]
+    assert own["GuardrailDuration"] == in_config["GuardrailDuration"]
+    assert tuple(own["Guardrails"]["properties"]) == RULES
+    assert schemas.load("sfdeclare")["properties"]["guardrails"] == {"$ref": "#/$defs/Guardrails"}

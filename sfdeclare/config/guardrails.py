@@ -30,7 +30,7 @@ def from_section(source: Source, path: Path = ("guardrails",)) -> Guardrails:
     for part in path:
         node = node.get(part) if isinstance(node, Mapping) else None
     if not isinstance(node, Mapping):
-        return Guardrails(files=(source.file,))
+        return Guardrails()
 
     def at(rule: str) -> Any:
         return source.location((*path, rule), key=True)
@@ -57,7 +57,7 @@ def from_section(source: Source, path: Path = ("guardrails",)) -> Guardrails:
     most = node.get(g.MAX_BACKUPS_PER_DAY)
     if isinstance(most, int) and not isinstance(most, bool) and most >= 1:
         found[g.MAX_BACKUPS_PER_DAY] = (Setting(most, at(g.MAX_BACKUPS_PER_DAY)),)
-    return Guardrails(**found, files=(source.file,))
+    return Guardrails(**found)
 
 
 def load_file_rules(path: str) -> Guardrails:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime
 import fnmatch
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from sfdeclare.errors import Location
@@ -68,7 +68,6 @@ class Guardrails:
     no_credentials: tuple[Setting[bool], ...] = ()
     no_auto_restore: tuple[Setting[bool], ...] = ()
     max_backups_per_day: tuple[Setting[int], ...] = ()
-    files: tuple[str, ...] = field(default=(), compare=False)
 
     def tightened(self, other: Guardrails) -> Guardrails:
         """Both sets of rules at once: nothing ``other`` says can loosen a rule of ``self``."""
@@ -80,12 +79,7 @@ class Guardrails:
             no_credentials=self.no_credentials + other.no_credentials,
             no_auto_restore=self.no_auto_restore + other.no_auto_restore,
             max_backups_per_day=self.max_backups_per_day + other.max_backups_per_day,
-            files=self.files + other.files,
         )
-
-    @property
-    def empty(self) -> bool:
-        return not any(getattr(self, name) for name in RULES)
 
     def strictest_min_retention(self) -> Setting[datetime.timedelta] | None:
         return max(self.min_retention, key=lambda s: s.value, default=None)
