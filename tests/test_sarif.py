@@ -230,3 +230,32 @@ def test_the_facts_schema_refuses_what_consumers_refuse(workdir: Path, spoil: An
     spoil(log)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.Draft202012Validator(FACTS).validate(log)
+
+
+def test_status_sarif_names_each_partition_with_a_problem(workdir: Path) -> None:
+    from test_status_cli import CONFIG as SHOP_CONFIG
+    from test_status_cli import START
+    from test_status_cli import TOPOLOGY as SHOP_TOPOLOGY
+
+    (workdir / "shop.yaml").write_text(SHOP_TOPOLOGY)
+    (workdir / "config" / "backup.yaml").write_text(SHOP_CONFIG)
+    state = str(workdir / "shop.state")
+    assert (
+        sfd("emulator", "init", "--state", state, "--topology", "shop.yaml", "--clock-start", START)[0] == 0
+    )
+    assert sfd("apply", "config", "--endpoint", f"emulator:{state}", "--auto-approve")[0] == 0
+    assert sfd("emulator", "break-storage", "--state", state, "Fragile")[0] == 0
+    assert sfd("emulator", "advance", "--state", state, "PT6H")[0] == 0
+    code, out, _ = sfd("status", "config", "--endpoint", f"emulator:{state}", "--format", "sarif")
+    assert code == 2
+    log = checked(out)
+    results = log["runs"][0]["results"]
+    assert log["runs"][0]["automationDetails"]["id"] == "sfdeclare/status/"
+    by_rule = {r["ruleId"]: r for r in results}
+    assert {"status/failing", "status/unprotected"} <= set(by_rule)
+    ledger = by_rule["status/unprotected"]
+    assert ledger["message"]["text"].startswith("partition[fabric:/Shop/Ledger/")
+    where = ledger["locations"][0]
+    assert where["physicalLocation"]["artifactLocation"]["uri"] == "config/backup.yaml"
+    assert where["logicalLocations"][0]["fullyQualifiedName"].startswith("partition[fabric:/Shop/Ledger/")
+    assert all(r["level"] == "warning" for r in results)

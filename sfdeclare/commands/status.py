@@ -28,7 +28,7 @@ from sfdeclare.commands.session import (
 )
 from sfdeclare.config.loader import load_declaration
 from sfdeclare.engine.status import StatusOptions, health_wanted, status
-from sfdeclare.errors import EXIT_CHANGES, EXIT_OK
+from sfdeclare.errors import EXIT_CHANGES, EXIT_OK, DiagnosticsError
 from sfdeclare.model.addresses import application_name
 from sfdeclare.model.scope import read_scope
 from sfdeclare.render import formats
@@ -88,7 +88,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     env = os.environ
     formats.STATUS.check(args.format)
-    declaration = load_declaration(args.paths)
+    try:
+        declaration = load_declaration(args.paths)
+    except DiagnosticsError as exc:
+        out.write(formats.render_stopped(args.format, "status", exc.diagnostics))
+        raise
     declared = tuple(application_name(app.name) for app in declaration.applications.values())
     # Status needs no pruning listings; it needs every declared application's own suspension, which a plan
     # probes only where the configuration manages it (SF-BACKUP-API.md §5.4: the listing can hide it).

@@ -107,6 +107,7 @@ class DriftReport:
     live_digest: str = ""
     all_applications: bool = False
     scope: str = "declared"
+    files: tuple[str, ...] = ()  # the configuration files (where a finding without a line of its own points)
 
     @property
     def has_drift(self) -> bool:
@@ -182,6 +183,7 @@ def drift(declaration: Declaration, live: LiveState, options: DriftOptions | Non
         live_digest=live_digest(live),
         all_applications=options.all_applications,
         scope=declaration.scope,
+        files=declaration.files,
     )
 
 

@@ -83,6 +83,7 @@ class StatusReport:
     options: StatusOptions
     missing_applications: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+    files: tuple[str, ...] = ()  # the configuration files (where SARIF points a partition's finding)
 
     @property
     def has_problems(self) -> bool:
@@ -179,7 +180,7 @@ def status(
                         app, svc.name, part, eff, required, latest, schedules, health.get(part.id), options
                     )
                 )
-    return StatusReport(tuple(out), options, tuple(missing))
+    return StatusReport(tuple(out), options, tuple(missing), files=declaration.files)
 
 
 def _classify(

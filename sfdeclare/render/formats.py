@@ -65,7 +65,12 @@ REPORT: Formats[ApplyReport] = Formats(
     {"json": report.render_json, "junit": report.render_junit, "markdown": report.render_markdown}
 )
 STATUS: Formats[StatusReport] = Formats(
-    {"text": status.render_text, "json": status.render_json, "markdown": status.render_markdown}
+    {
+        "text": status.render_text,
+        "json": status.render_json,
+        "markdown": status.render_markdown,
+        "sarif": sarif.render_status,
+    }
 )
 
 

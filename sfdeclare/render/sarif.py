@@ -1,14 +1,15 @@
 """SARIF 2.1.0 (OASIS, https://docs.oasis-open.org/sarif/sarif/v2.1.0/) for code scanning: validate's
-diagnostics, a plan's diagnostics and a drift report, each as one log with one run.
+diagnostics, a plan's diagnostics, a drift report and a status report, each as one log with one run.
 
 What consumers rely on (GitHub code scanning, docs.github.com "SARIF support for code scanning"):
 ``version`` "2.1.0"; ``runs[].tool.driver.name`` and its ``rules`` (``id``, ``shortDescription.text``); each
 result's ``ruleId`` and ``ruleIndex`` (the rule's place in ``rules``), ``level`` (error / warning / note),
 ``message.text`` and a ``physicalLocation`` with a relative ``artifactLocation.uri`` (forward slashes, relative
 to the working directory, which is the repository root in CI) and a 1-based ``region``; ``automationDetails.id``
-keeps the categories of validate, plan and drift apart. A finding without a line of its own (an unmanaged
-mapping in an undeclared application) points at line 1 of the first configuration file any other finding names,
-and names its address as a logical location. Messages are the text views' own sentences (they never hold a
+keeps the categories of validate, plan, drift and status apart. Code scanning refuses a result without a
+physical location ("locationFromSarifResult: expected at least one location", github/codeql-action#2459), so a
+finding without a line of its own (an unmanaged mapping in an undeclared application, a partition's status)
+points at line 1 of the first configuration file and names its address as a logical location. Messages are the text views' own sentences (they never hold a
 secret value).
 """
 
@@ -27,6 +28,7 @@ from sfdeclare.errors import Diagnostic, Location
 if TYPE_CHECKING:  # validate renders SARIF without loading the engine
     from sfdeclare.engine.drift import DriftReport
     from sfdeclare.engine.plan import Plan
+    from sfdeclare.engine.status import PartitionStatus, StatusReport
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/YOUR_ORG/sfdeclare/blob/main/docs/guardrails.md"
@@ -47,8 +49,8 @@ _RULE_TEXT = {
 
 def _rule_text(rule: str) -> str:
     family, _, name = rule.partition("/")
-    if family == "drift":
-        return "Drift: " + name.replace("_", " ")
+    if family in ("drift", "status"):
+        return f"{family.capitalize()}: " + name.replace("_", " ")
     return _RULE_TEXT.get(rule, rule)
 
 
@@ -87,12 +89,15 @@ def _physical(location: Location) -> dict[str, Any]:
     }
 
 
-def log(category: str, findings: Sequence[Finding]) -> dict[str, Any]:
-    """One SARIF log: one run of sfdeclare, its rules, its results (``category``: automationDetails.id)."""
+def log(category: str, findings: Sequence[Finding], files: Sequence[str] = ()) -> dict[str, Any]:
+    """One SARIF log: one run of sfdeclare, its rules, its results (``category``: automationDetails.id).
+    A finding without a place points at line 1 of the first file a finding names, else of ``files``."""
     rules: dict[str, int] = {}
     for finding in findings:
         rules.setdefault(finding.rule, len(rules))
     fallback = next((f.location.file for f in findings if f.location is not None), None)
+    if fallback is None and files:
+        fallback = files[0]
     results = []
     for finding in findings:
         result: dict[str, Any] = {
@@ -164,4 +169,28 @@ def render_drift(report: DriftReport, *, color: bool = False) -> str:
                 item.address,
             )
         )
-    return dumps(log("drift", findings))
+    return dumps(log("drift", findings, report.files))
+
+
+def render_status(report: StatusReport, *, color: bool = False) -> str:
+    """Every partition with a problem (failing, late, no backup yet, unprotected) as a warning naming its
+    address; partitions have no line of their own, so each points at the configuration (line 1)."""
+    from sfdeclare.render.status import TITLES, message
+
+    now = report.options.now
+    findings = [
+        Finding(
+            f"status/{p.status}",
+            "warning",
+            f"{_partition_address(p)}: {TITLES[p.status]}: {message(p, now)}",
+            None,
+            _partition_address(p),
+        )
+        for p in report.partitions
+        if p.problem
+    ]
+    return dumps(log("status", findings, report.files))
+
+
+def _partition_address(p: PartitionStatus) -> str:
+    return f"partition[{p.service}/{p.partition.id}]"
