@@ -108,7 +108,7 @@ def test_each_rule_is_an_error_at_the_line_that_breaks_it_naming_the_rule_and_it
         ("policies.yaml", 31, f"max_backups_per_day ({STRICT}:9)"),
     ]
     assert "RetentionDuration P7D keeps backups for less than the minimum P30D" in run.err
-    assert "the schedule leaves up to P6DT12H between backups, more than the maximum P1D" in run.err
+    assert "the schedule leaves up to P6DT12H between backups, more than the maximum PT24H" in run.err
     assert "Interval PT30M takes up to 48 backups a day, more than the maximum 24" in run.err
     assert (
         "StorageKind FileShare is not allowed (allowed: AzureBlobStore, ManagedIdentityAzureBlobStore)"

@@ -47,7 +47,7 @@ def from_section(source: Source, path: Path = ("guardrails",)) -> Guardrails:
         value = node.get(rule)
         if isinstance(value, str):
             with contextlib.suppress(ValueError):  # the schema reported the form
-                found[rule] = (Setting(parse_duration(value), at(rule)),)
+                found[rule] = (Setting(parse_duration(value), at(rule), value),)
     kinds = node.get(g.ALLOWED_STORAGE_KINDS)
     if isinstance(kinds, list) and kinds and all(isinstance(k, str) for k in kinds):
         found[g.ALLOWED_STORAGE_KINDS] = (Setting(frozenset(kinds), at(g.ALLOWED_STORAGE_KINDS)),)

@@ -47,6 +47,7 @@ class Setting(Generic[T]):
 
     value: T
     location: Location | None = None
+    text: str | None = None  # the value as written, where messages should echo it (PT24H, not P1D)
 
     def where(self) -> str:
         return f"{self.location.file}:{self.location.line}" if self.location else "built in"

@@ -99,7 +99,7 @@ def check_policy(name: str, body: Mapping[str, Any], rules: Guardrails, where: W
             judge.violation(
                 g.MIN_RETENTION,
                 least,
-                retention_too_short(str(written), format_duration(least.value)),
+                retention_too_short(str(written), least.text or format_duration(least.value)),
                 "RetentionPolicy.RetentionDuration",
             )
     schedule = body.get("Schedule")
@@ -145,7 +145,9 @@ def _schedule(judge: _Judge, schedule: Mapping[str, Any], rules: Guardrails) -> 
         judge.violation(
             g.MAX_INTERVAL,
             longest,
-            gap_too_long(what, format_duration(figures.longest_gap), format_duration(longest.value)),
+            gap_too_long(
+                what, format_duration(figures.longest_gap), longest.text or format_duration(longest.value)
+            ),
             gap_field,
         )
     if most is not None and figures.most_per_day > most.value:
