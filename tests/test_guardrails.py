@@ -395,3 +395,24 @@ def test_the_guardrails_schema_and_the_configuration_schema_define_the_rules_ali
     assert own["GuardrailDuration"] == in_config["GuardrailDuration"]
     assert tuple(own["Guardrails"]["properties"]) == RULES
     assert schemas.load("sfdeclare")["properties"]["guardrails"] == {"$ref": "#/$defs/Guardrails"}
+
+
+def test_the_runtime_best_practices_are_rules_of_the_same_engine_with_one_wording(config_dir: Path) -> None:
+    policies = config_dir / "policies.yaml"
+    policies.write_text('cluster: {runtime: "10.1"}\n' + CONFIG)
+    wording = (
+        "Storage.ConnectionString: credentials in a backup policy are on the deprecation path (Service Fabric "
+        "9.0 CU5 and 9.1 CU1 put a health warning on them): use ManagedIdentityAzureBlobStore storage on Azure"
+    )
+    run = sfd("validate", str(config_dir))
+    assert f"policies.yaml:26:7: warning: policy Often: {wording}" in run.err
+    assert (
+        "policies.yaml:17:3: warning: policy Often: no RetentionPolicy: backups are kept for ever" in run.err
+    )
+    strict = str(DATA / "strict-credentials.yaml")
+    forbidden = sfd("validate", str(config_dir), "--guardrails", strict)
+    assert (
+        f"policies.yaml:26:7: error: policy Often: guardrail no_credentials ({strict}:3): {wording}"
+        in forbidden.err
+    )
+    assert f"warning: policy Often: {wording}" not in forbidden.err  # one finding per rule, at its severity

@@ -13,8 +13,8 @@ from sfdeclare.cluster.endpoint import parse_endpoint, resolve_endpoint
 from sfdeclare.cluster.guarded import read_guarded
 from sfdeclare.cluster.read import read_state
 from sfdeclare.commands.debug import DEBUG
-from sfdeclare.config import runtime_rules
 from sfdeclare.config import guardrails as config_guardrails
+from sfdeclare.config import runtime_rules
 from sfdeclare.config.loader import load_declaration
 from sfdeclare.engine import guardrails as plan_guardrails
 from sfdeclare.engine.plan import Plan
@@ -125,7 +125,9 @@ def settle_runtime(client: Client, declaration: Declaration) -> Declaration:
     cluster = declaration.cluster
     if cluster.runtime == RUNTIME_AUTO:
         runtime = runtimes.from_cluster_version(client.cluster_version())
-        found = runtime_rules.for_runtime(declaration.policies.values(), cluster, runtime)
+        found = runtime_rules.for_runtime(
+            declaration.policies.values(), cluster, runtime, declaration.guardrails
+        )
         cluster = replace(runtime_rules.resolve_cluster(cluster, runtime), runtime=str(runtime))
         declaration = replace(declaration, cluster=cluster, diagnostics=(*declaration.diagnostics, *found))
     client.use_settings(cluster)

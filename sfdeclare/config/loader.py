@@ -16,8 +16,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from sfdeclare.config import checks as config_policy
-from sfdeclare.config import runtime_rules
 from sfdeclare.config import guardrails as config_guardrails
+from sfdeclare.config import runtime_rules
 from sfdeclare.config import schema as config_schema
 from sfdeclare.config.cluster import cluster_settings
 from sfdeclare.errors import ConfigError, Diagnostic, Location
@@ -38,8 +38,8 @@ from sfdeclare.model.declaration import (
 )
 from sfdeclare.model.guardrails import NO_GUARDRAILS, Guardrails
 from sfdeclare.safeyaml.reader import Path, Source, load_file, segment
-from sfdeclare.servicefabric import runtimes
 from sfdeclare.servicefabric import policy_rules as rules
+from sfdeclare.servicefabric import runtimes
 
 CONFIG_SUFFIXES = (".yaml", ".yml")
 SELECTORS = ("id", "name", "low_key")
@@ -376,7 +376,9 @@ class _Builder:
         cluster = self.cluster[0] if self.cluster else ClusterSettings()
         if cluster.runtime != "auto":
             runtime = runtimes.parse(cluster.runtime)
-            self.diagnostics.extend(runtime_rules.for_runtime(self.policies.values(), cluster, runtime))
+            self.diagnostics.extend(
+                runtime_rules.for_runtime(self.policies.values(), cluster, runtime, self.guardrails)
+            )
             cluster = runtime_rules.resolve_cluster(cluster, runtime)
             self.cluster = (cluster, self.cluster[1]) if self.cluster else None
         if cluster.api_version.endswith("-preview"):

@@ -1,11 +1,11 @@
-"""What a runtime accepts, and Microsoft's best practices, checked on declared policies: one wording each, here.
+"""What a runtime accepts, checked on declared policies: one wording each, here.
 
-Two kinds of rule:
-- ``offline``: rules that hold on every runtime (``AutoRestoreOnDataLoss: true``); ``validate`` and ``plan``
-  report them through the loader.
-- ``for_runtime``: what depends on the runtime: a field or storage kind the runtime does not accept is an error
-  at the line that writes it, naming the runtime that added it; credentials in a policy on runtimes that put a
-  health warning on them, and a policy without RetentionPolicy on runtimes that support one, are warnings.
+``for_runtime``: what depends on the runtime: a field or storage kind the runtime does not accept is an error
+  at the line that writes it, naming the runtime that added it. The best practices that depend on the runtime
+  (credentials in a policy on runtimes that put a health warning on them, a policy without RetentionPolicy on
+  runtimes that support one) are warnings of the one rules engine (``servicefabric/policy_rules.py``), which
+  this calls with the runtime; the ones that hold on every runtime (``AutoRestoreOnDataLoss: true``) the
+  loader runs itself.
   The loader runs them when ``cluster.runtime`` names a runtime; otherwise ``plan`` runs them against the
   runtime it read from the cluster (``commands.session``), and ``validate`` says so (``DEFERRED``).
 """
@@ -18,7 +18,8 @@ from typing import Any
 
 from sfdeclare.errors import Diagnostic
 from sfdeclare.model.declaration import ClusterSettings, PolicyDecl
-from sfdeclare.servicefabric import policy_fields, runtimes
+from sfdeclare.model.guardrails import NO_GUARDRAILS, Guardrails
+from sfdeclare.servicefabric import policy_fields, policy_rules, runtimes
 from sfdeclare.servicefabric.runtimes import Runtime
 
 DEFERRED = (
@@ -31,32 +32,6 @@ def not_accepted(what: str, runtime: Runtime, feature: str) -> str:
     return f"{what} is not accepted by runtime {runtime}: {runtimes.introduced(feature)} added it"
 
 
-def plain_text_credentials(secret: str, kind: str) -> str:
-    instead = (
-        "use ManagedIdentityAzureBlobStore storage on Azure"
-        if kind == "AzureBlobStore"
-        else "have the cluster encrypt them with its encryption certificate "
-        "(BackupRestoreService SecretEncryptionCertThumbprint)"
-    )
-    return (
-        f"Storage.{secret}: credentials in a backup policy are on the deprecation path (Service Fabric 9.0 CU5 "
-        f"and 9.1 CU1 put a health warning on them): {instead}"
-    )
-
-
-AUTO_RESTORE = (
-    "AutoRestoreOnDataLoss: true restores the latest backup by itself after data loss, losing what was written "
-    "since; Microsoft advises against it in production"
-)
-
-
-def no_retention(runtime: Runtime) -> str:
-    return (
-        f"no RetentionPolicy: backups are kept for ever (runtime {runtime} supports one, e.g. "
-        "RetentionPolicy: {RetentionPolicyType: Basic, RetentionDuration: P30D})"
-    )
-
-
 def validate_storage_ignored(runtime: Runtime) -> str:
     return (
         f"validate_storage: runtime {runtime} does not check storage before accepting a policy "
@@ -64,19 +39,12 @@ def validate_storage_ignored(runtime: Runtime) -> str:
     )
 
 
-def offline(policy: PolicyDecl) -> list[Diagnostic]:
-    """Best practices that hold on every runtime."""
-    if policy.body.get("AutoRestoreOnDataLoss") is True:
-        return [Diagnostic("warning", AUTO_RESTORE, policy.where("AutoRestoreOnDataLoss"))]
-    return []
-
-
 def _storage(policy: PolicyDecl) -> Mapping[str, Any]:
     storage = policy.body.get("Storage")
     return storage if isinstance(storage, Mapping) else {}
 
 
-def _policy(policy: PolicyDecl, runtime: Runtime) -> Iterable[Diagnostic]:
+def _policy(policy: PolicyDecl, runtime: Runtime, rules: Guardrails) -> Iterable[Diagnostic]:
     storage = _storage(policy)
     kind = storage.get("StorageKind")
     name = policy.name
@@ -102,22 +70,17 @@ def _policy(policy: PolicyDecl, runtime: Runtime) -> Iterable[Diagnostic]:
             yield Diagnostic(
                 "error", f"policy {name}: " + not_accepted(field, runtime, feature), policy.where(field)
             )
-    if runtime.has(runtimes.PLAIN_TEXT_CREDENTIAL_WARNING) and isinstance(kind, str):
-        for secret in policy_fields.SECRET_FIELDS_OF.get(kind, ()):
-            if storage.get(secret):
-                yield Diagnostic(
-                    "warning",
-                    f"policy {name}: " + plain_text_credentials(secret, kind),
-                    policy.where(f"Storage.{secret}"),
-                )
-    if runtime.has(runtimes.RETENTION_POLICY) and "RetentionPolicy" not in policy.body:
-        yield Diagnostic("warning", f"policy {name}: " + no_retention(runtime), policy.location)
+    yield from policy_rules.runtime_practices(name, policy.body, rules, policy.where, runtime)
 
 
 def for_runtime(
-    policies: Iterable[PolicyDecl], cluster: ClusterSettings, runtime: Runtime
+    policies: Iterable[PolicyDecl],
+    cluster: ClusterSettings,
+    runtime: Runtime,
+    rules: Guardrails = NO_GUARDRAILS,
 ) -> list[Diagnostic]:
-    """Everything that depends on ``runtime``: the cluster settings' fit, then each policy's fields."""
+    """Everything that depends on ``runtime``: the cluster settings' fit, then each policy's fields and the
+    best practices that depend on the runtime (the rules engine's, ``servicefabric/policy_rules.py``)."""
     found: list[Diagnostic] = []
     if cluster.api_version_location is not None:
         conflict = runtimes.api_version_conflict(cluster.api_version, runtime)
@@ -126,7 +89,7 @@ def for_runtime(
     if cluster.validate_storage and not runtime.has(runtimes.VALIDATE_CONNECTION):
         found.append(Diagnostic("warning", validate_storage_ignored(runtime), cluster.location))
     for policy in policies:
-        found.extend(_policy(policy, runtime))
+        found.extend(_policy(policy, runtime, rules))
     return found
 
 

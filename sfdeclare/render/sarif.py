@@ -42,6 +42,8 @@ _RULE_TEXT = {
     "guardrail/no_auto_restore": "Guardrail: no AutoRestoreOnDataLoss",
     "guardrail/max_backups_per_day": "Guardrail: at most the maximum backups per day",
     "best-practice/no_auto_restore": "Best practice: AutoRestoreOnDataLoss off in production",
+    "best-practice/no_credentials": "Best practice: no credentials in policies (deprecated since 9.0 CU5)",
+    "best-practice/retention_policy": "Best practice: a RetentionPolicy where the runtime supports one",
     "sfdeclare/error": "A configuration the cluster cannot take as written",
     "sfdeclare/warning": "A configuration that works but is probably not what was meant",
 }

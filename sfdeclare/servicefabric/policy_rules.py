@@ -3,7 +3,10 @@ each rule with one wording, whichever severity it has.
 
 A rule a guardrail sets is an error at the line that breaks it, naming the rule and the line that set it:
 ``policy Daily: guardrail min_retention (guardrails.yaml:4): RetentionDuration P7D ...``. A best practice is the
-same rule with warning severity where no guardrail makes it an error (``no_auto_restore``). ``check_policy``
+same rule with warning severity where no guardrail makes it an error: ``no_auto_restore`` on every runtime,
+``no_credentials`` on runtimes that put a health warning on credentials (``runtime_practices``, run where the
+runtime is known: the loader for a named ``cluster.runtime``, else plan once it read the cluster's);
+``retention_policy`` (no RetentionPolicy, where the runtime supports one) is a best practice only. ``check_policy``
 judges a body the files alone decide (declared policies, at validate and plan) and a body read from the cluster
 (a policy only referenced, at plan: ``engine/guardrails.py``), given where to point for each field.
 The rules that need the live cluster (``require_backup``) are in ``engine/guardrails.py``. This module sits in
@@ -20,11 +23,15 @@ from sfdeclare.errors import Diagnostic, Location, Severity
 from sfdeclare.model import guardrails as g
 from sfdeclare.model.declaration import SECRET_FIELDS
 from sfdeclare.model.guardrails import Guardrails, Setting
+from sfdeclare.servicefabric import policy_fields, runtimes
 from sfdeclare.servicefabric.cadence import cadence
 from sfdeclare.servicefabric.durations import format_duration, parse_duration
+from sfdeclare.servicefabric.runtimes import Runtime
 
 Where = Callable[[str], "Location | None"]
 """Where a field of the body (dotted: ``Storage.StorageKind``) was written, or the nearest place to point at."""
+
+RETENTION_POLICY = "retention_policy"  # a best practice only: no guardrail sets it
 
 # One wording per rule (the sentence after "policy NAME: [guardrail RULE (file:line): ]").
 AUTO_RESTORE = (
@@ -33,10 +40,23 @@ AUTO_RESTORE = (
 )
 
 
-def credentials(secret: str) -> str:
+def plain_text_credentials(secret: str, kind: str) -> str:
+    instead = (
+        "use ManagedIdentityAzureBlobStore storage on Azure"
+        if kind == "AzureBlobStore"
+        else "have the cluster encrypt them with its encryption certificate "
+        "(BackupRestoreService SecretEncryptionCertThumbprint)"
+    )
     return (
-        f"Storage.{secret}: the policy holds credentials; use storage the cluster reaches without them "
-        "(ManagedIdentityAzureBlobStore on Azure)"
+        f"Storage.{secret}: credentials in a backup policy are on the deprecation path (Service Fabric 9.0 CU5 "
+        f"and 9.1 CU1 put a health warning on them): {instead}"
+    )
+
+
+def no_retention(runtime: Runtime) -> str:
+    return (
+        f"no RetentionPolicy: backups are kept for ever (runtime {runtime} supports one, e.g. "
+        "RetentionPolicy: {RetentionPolicyType: Basic, RetentionDuration: P30D})"
     )
 
 
@@ -108,6 +128,30 @@ def check_policy(name: str, body: Mapping[str, Any], rules: Guardrails, where: W
     return judge.found
 
 
+def runtime_practices(
+    name: str, body: Mapping[str, Any], rules: Guardrails, where: Where, runtime: Runtime
+) -> list[Diagnostic]:
+    """The best practices that depend on the cluster's runtime, as warnings: credentials on runtimes that put a
+    health warning on them (unless a guardrail forbids them: ``check_policy`` made that an error already), and
+    no RetentionPolicy on runtimes that support one."""
+    judge = _Judge(name, where)
+    storage = body.get("Storage")
+    storage = storage if isinstance(storage, Mapping) else {}
+    kind = storage.get("StorageKind")
+    if (
+        runtime.has(runtimes.PLAIN_TEXT_CREDENTIAL_WARNING)
+        and isinstance(kind, str)
+        and rules.prohibition(g.NO_CREDENTIALS) is None
+    ):
+        for secret in policy_fields.SECRET_FIELDS_OF.get(kind, ()):
+            if storage.get(secret):
+                wording = plain_text_credentials(secret, kind)
+                judge.add("warning", g.NO_CREDENTIALS, wording, f"Storage.{secret}", "best-practice")
+    if runtime.has(runtimes.RETENTION_POLICY) and "RetentionPolicy" not in body:
+        judge.add("warning", RETENTION_POLICY, no_retention(runtime), "RetentionPolicy", "best-practice")
+    return judge.found
+
+
 def _storage(judge: _Judge, storage: Mapping[str, Any], rules: Guardrails) -> None:
     kind = storage.get("StorageKind")
     if isinstance(kind, str):
@@ -123,7 +167,8 @@ def _storage(judge: _Judge, storage: Mapping[str, Any], rules: Guardrails) -> No
     if banned is not None:
         for secret in SECRET_FIELDS:
             if storage.get(secret):
-                judge.violation(g.NO_CREDENTIALS, banned, credentials(secret), f"Storage.{secret}")
+                wording = plain_text_credentials(secret, str(kind))
+                judge.violation(g.NO_CREDENTIALS, banned, wording, f"Storage.{secret}")
 
 
 def _schedule(judge: _Judge, schedule: Mapping[str, Any], rules: Guardrails) -> None:
