@@ -13,10 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sfdeclare.engine.impact import plan_impact, policy_impact
+from sfdeclare.engine.impact import plan_impact, policy_impact, services_to_count
 from sfdeclare.engine.planner import plan
 from sfdeclare.model.addresses import EntityRef
-from sfdeclare.model.declaration import ApplicationDecl, Declaration, LevelSettings, PolicyDecl
+from sfdeclare.model.declaration import ApplicationDecl, Declaration, LevelSettings, PolicyDecl, ServiceDecl
 from sfdeclare.model.live import LiveApplication, LivePartition, LiveService, LiveState
 
 APP = "fabric:/Shop"
@@ -196,7 +196,7 @@ def test_daily_to_hourly_on_4000_partitions_is_92000_more_backups_a_day() -> Non
     live = live_state(topology(partitions_read=False, services=4), {EntityRef(APP): "Daily"})
     p = plan(declaration("Hourly", {"Daily": DAILY, "Hourly": HOURLY}), live)
     counts = {f"{APP}/S{s}": 1000 for s in range(4)}
-    impact = plan_impact(p, live, counts)
+    impact = plan_impact(p.changes, live, counts)
     assert impact.before.backups_per_day == 4000
     assert impact.after.backups_per_day == 96_000
     assert impact.after.backups_per_day - impact.before.backups_per_day == 92_000
@@ -204,19 +204,32 @@ def test_daily_to_hourly_on_4000_partitions_is_92000_more_backups_a_day() -> Non
     assert impact.before.restore_points == (32_000, 32_000)
     assert impact.after.restore_points == (100_000, 100_000)
     (app,) = impact.applications
-    assert app.partitions_moving == 4000 and app.before.protected == app.after.protected == 4000
+    assert app.before.protected == app.after.protected == app.after.partitions == 4000
     assert (app.services_gaining, app.services_losing, app.unknown_services) == (0, 0, 0)
 
 
 def test_partitions_read_by_the_plan_are_counted_one_by_one() -> None:
     live = live_state(topology(partitions_read=True), {EntityRef(APP): "Daily"})
     p = plan(declaration("Hourly", {"Daily": DAILY, "Hourly": HOURLY}), live)
-    impact = plan_impact(p, live)
-    assert (impact.before.partitions, impact.before.backups_per_day, impact.after.backups_per_day) == (
-        4,
-        4,
-        96,
-    )
+    assert services_to_count(p.changes, live) == ()
+    impact = plan_impact(p.changes, live)
+    before, after = impact.before, impact.after
+    assert (before.partitions, before.backups_per_day, after.backups_per_day) == (4, 4, 96)
+
+
+def test_partitions_whose_backups_do_not_change_are_neither_counted_nor_read() -> None:
+    apps = topology(partitions_read=False, services=2)
+    live = live_state(apps, {EntityRef(APP, f"{APP}/S0"): "Daily", EntityRef(APP, f"{APP}/S1"): "Daily"})
+    svc0 = ServiceDecl(f"{APP}/S0", LevelSettings(policy="Hourly"))
+    svc1 = ServiceDecl(f"{APP}/S1", LevelSettings(policy="Daily"))
+    d = declaration(None, {"Daily": DAILY, "Hourly": HOURLY})
+    d = replace(d, applications={APP: ApplicationDecl(APP, LevelSettings(), (svc0, svc1))})
+    p = plan(d, live)
+    assert services_to_count(p.changes, live) == (f"{APP}/S0",)
+    impact = plan_impact(p.changes, live, {f"{APP}/S0": 10})
+    before, after = impact.before, impact.after
+    assert (before.partitions, before.backups_per_day, after.backups_per_day) == (10, 10, 240)
+    assert impact.unknown_services == 0
 
 
 def test_a_partition_override_keeps_its_own_policy() -> None:
@@ -226,17 +239,18 @@ def test_a_partition_override_keeps_its_own_policy() -> None:
     )
     p = plan(declaration("Hourly", {"Daily": DAILY, "Hourly": HOURLY}), live)
     # the partition-level mapping is not declared, so the plan disables it: all four move to Hourly
-    impact = plan_impact(p, live)
+    impact = plan_impact(p.changes, live)
     assert impact.after.backups_per_day == 96
-    # without that action the override stays: three partitions hourly, one daily
-    kept = plan_impact(replace(p, changes=tuple(c for c in p.changes if "p0-0" not in c.address)), live)
-    assert kept.after.backups_per_day == 3 * 24 + 1
+    # without that action the override stays daily: only the three other partitions change
+    kept = plan_impact(tuple(c for c in p.changes if "p0-0" not in c.address), live)
+    assert (kept.before.partitions, kept.before.backups_per_day, kept.after.backups_per_day) == (3, 3, 72)
 
 
 def test_unknown_partition_counts_are_reported_not_guessed() -> None:
     live = live_state(topology(partitions_read=False, services=3), {EntityRef(APP): "Daily"})
     p = plan(declaration("Hourly", {"Daily": DAILY, "Hourly": HOURLY}), live)
-    impact = plan_impact(p, live, {f"{APP}/S0": 5})
+    assert services_to_count(p.changes, live) == (f"{APP}/S0", f"{APP}/S1", f"{APP}/S2")
+    impact = plan_impact(p.changes, live, {f"{APP}/S0": 5})
     assert impact.unknown_services == 2
     assert (impact.before.backups_per_day, impact.after.backups_per_day) == (5, 120)
 
@@ -247,23 +261,23 @@ def test_a_policy_update_reprices_every_partition_under_it() -> None:
     p = plan(declaration("Daily", {"Daily": twice}), live)
     assert [c.action.value for c in p.changes] == ["update_policy"]
     assert p.effective_changes == ()
-    impact = plan_impact(p, live)
+    impact = plan_impact(p.changes, live)
     assert (impact.before.backups_per_day, impact.after.backups_per_day) == (4, 8)
     assert (impact.before.full_per_day, impact.after.full_per_day) == (4, 4)
     (app,) = impact.applications
-    assert app.partitions_moving == 0 and app.changed
+    assert app.after.partitions == 4 and (app.services_gaining, app.services_losing) == (0, 0)
 
 
 def test_enabling_and_disabling_count_services_gaining_and_losing_backup() -> None:
     live = live_state(topology(partitions_read=True), {})
     p = plan(declaration("Hourly", {"Hourly": HOURLY}), live)
-    (app,) = plan_impact(p, live).applications
+    (app,) = plan_impact(p.changes, live).applications
     assert (app.services_gaining, app.services_losing) == (2, 0)
     assert (app.before.protected, app.after.protected) == (0, 4)
 
     live = live_state(topology(partitions_read=True), {EntityRef(APP): "Hourly"})
     p = plan(declaration(None, {"Hourly": HOURLY}), live)
-    (app,) = plan_impact(p, live).applications
+    (app,) = plan_impact(p.changes, live).applications
     assert (app.services_gaining, app.services_losing) == (0, 2)
     assert (app.before.backups_per_day, app.after.backups_per_day) == (96, 0)
 
@@ -271,18 +285,18 @@ def test_enabling_and_disabling_count_services_gaining_and_losing_backup() -> No
 def test_suspended_partitions_take_no_backups() -> None:
     live = live_state(topology(partitions_read=True), {EntityRef(APP): "Hourly"})
     p = plan(declaration("Hourly", {"Hourly": HOURLY}, suspended=True), live)
-    impact = plan_impact(p, live)
+    impact = plan_impact(p.changes, live)
     assert (impact.after.backups_per_day, impact.after.suspended, impact.after.protected) == (0, 4, 0)
     assert impact.after.restore_points == (0, 0)
     (app,) = impact.applications
-    assert app.services_losing == 2 and app.partitions_moving == 4
+    assert app.services_losing == 2 and app.after.partitions == 4
 
 
 def test_no_retention_is_unbounded_not_a_number() -> None:
     forever = policy(every("PT1H"), 3)
     live = live_state(topology(partitions_read=True), {EntityRef(APP): "Daily"})
     p = plan(declaration("Forever", {"Daily": DAILY, "Forever": forever}), live)
-    impact = plan_impact(p, live)
+    impact = plan_impact(p.changes, live)
     assert impact.policies_after["Forever"].restore_points is None
     assert (impact.before.unbounded, impact.after.unbounded) == (0, 4)
     assert impact.after.restore_points == (0, 0)  # nothing bounded is left to count

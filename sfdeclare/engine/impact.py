@@ -34,12 +34,12 @@ import datetime
 import functools
 import itertools
 import math
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from sfdeclare.engine.plan import Action, Plan, state_after
+from sfdeclare.engine.plan import Action, Change, state_after
 from sfdeclare.model.addresses import EntityRef
 from sfdeclare.model.inheritance import NOTHING, Effective, inherit
 from sfdeclare.model.live import LiveApplication, LiveState
@@ -217,10 +217,11 @@ def _kept_at(schedule: Schedule, chain: int, retention: int, minimum: int, t2: i
 # --- a plan's impact -----------------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
 class Totals:
-    """Sums over a set of partitions. ``restore_points`` is (fewest, most) summed; ``unbounded`` partitions keep
-    backups for ever and are left out of it. ``unpriced`` partitions use a policy whose body is not known."""
+    """Sums over a set of partitions: how many, how many take backups (``protected``), are ``suspended``, use a
+    policy whose body is not known (``unpriced``) or keep backups for ever (``unbounded``, left out of
+    ``restore_points``, which is (fewest, most) summed)."""
 
     partitions: int = 0
     protected: int = 0
@@ -232,47 +233,60 @@ class Totals:
     incremental_per_day: Fraction = Fraction(0)
     restore_points: tuple[int, int] = (0, 0)
 
-    def add(self, setting: Effective, impact: PolicyImpact | None, count: int) -> None:
-        self.partitions += count
-        if setting.policy is None:
-            return
-        if setting.suspended:
-            self.suspended += count
-            return
-        if impact is None:
-            self.unpriced += count
-            return
-        self.protected += count
-        self.backups_per_day += impact.backups_per_day * count
-        self.full_per_day += impact.full_per_day * count
-        self.incremental_per_day += impact.incremental_per_day * count
-        if impact.restore_points is None:
-            self.unbounded += count
-        else:
-            low, high = impact.restore_points
-            self.restore_points = (
-                self.restore_points[0] + low * count,
-                self.restore_points[1] + high * count,
-            )
+    def plus(self, other: Totals) -> Totals:
+        return Totals(
+            self.partitions + other.partitions,
+            self.protected + other.protected,
+            self.suspended + other.suspended,
+            self.unpriced + other.unpriced,
+            self.unbounded + other.unbounded,
+            self.backups_per_day + other.backups_per_day,
+            self.full_per_day + other.full_per_day,
+            self.incremental_per_day + other.incremental_per_day,
+            (
+                self.restore_points[0] + other.restore_points[0],
+                self.restore_points[1] + other.restore_points[1],
+            ),
+        )
 
 
-@dataclass
+def priced(setting: Effective, impact: PolicyImpact | None, count: int = 1) -> Totals:
+    """``count`` partitions with ``setting``, priced with their policy's ``impact`` (None: body unknown)."""
+    if setting.policy is None:
+        return Totals(partitions=count)
+    if setting.suspended:
+        return Totals(partitions=count, suspended=count)
+    if impact is None:
+        return Totals(partitions=count, unpriced=count)
+    points = impact.restore_points
+    return Totals(
+        partitions=count,
+        protected=count,
+        unbounded=count if points is None else 0,
+        backups_per_day=impact.backups_per_day * count,
+        full_per_day=impact.full_per_day * count,
+        incremental_per_day=impact.incremental_per_day * count,
+        restore_points=(0, 0) if points is None else (points[0] * count, points[1] * count),
+    )
+
+
+@dataclass(frozen=True)
 class ApplicationImpact:
-    application: str
-    before: Totals = field(default_factory=Totals)
-    after: Totals = field(default_factory=Totals)
-    services_gaining: int = 0  # a service with no backup (or suspended) that takes backups after the plan
-    services_losing: int = 0  # the opposite
-    partitions_moving: int = 0  # partitions whose effective policy or suspension changes
-    unknown_services: int = 0  # services whose partitions the plan did not read nor was told how many
+    """One application's partitions whose backups the plan changes, priced before and after."""
 
-    @property
-    def changed(self) -> bool:
-        return self.before != self.after or bool(self.services_gaining or self.services_losing)
+    application: str
+    before: Totals = Totals()
+    after: Totals = Totals()
+    services_gaining: int = 0  # services that take no backups now (none, or suspended) and will
+    services_losing: int = 0  # services that take backups now and will not
+    unknown_services: int = 0  # services the plan changes whose partition count is not known
 
 
 @dataclass(frozen=True)
 class PlanImpact:
+    """The impact of a plan: per-partition figures of every policy before and after, and the totals over the
+    partitions whose backups change (the others cost the same before and after), per application and overall."""
+
     policies_before: Mapping[str, PolicyImpact]
     policies_after: Mapping[str, PolicyImpact]
     applications: tuple[ApplicationImpact, ...]
@@ -282,6 +296,17 @@ class PlanImpact:
     @property
     def unknown_services(self) -> int:
         return sum(a.unknown_services for a in self.applications)
+
+    @property
+    def services_gaining(self) -> int:
+        return sum(a.services_gaining for a in self.applications)
+
+    @property
+    def services_losing(self) -> int:
+        return sum(a.services_losing for a in self.applications)
+
+    def application(self, name: str) -> ApplicationImpact | None:
+        return next((a for a in self.applications if a.application == name), None)
 
 
 def _impacts(bodies: Mapping[str, Mapping[str, Any]]) -> dict[str, PolicyImpact]:
@@ -294,14 +319,14 @@ def _impacts(bodies: Mapping[str, Mapping[str, Any]]) -> dict[str, PolicyImpact]
     return out
 
 
-def policies_after(plan: Plan, live: LiveState) -> dict[str, Mapping[str, Any]]:
-    """Every policy body once the plan is applied: live bodies, replaced by what the plan creates or updates,
-    without what it deletes."""
+def policies_after(changes: Sequence[Change], live: LiveState) -> dict[str, Mapping[str, Any]]:
+    """Every policy body once ``changes`` are applied: live bodies, replaced by what they create or update,
+    without what they delete."""
     bodies: dict[str, Mapping[str, Any]] = dict(live.policies)
-    for change in plan.changes:
-        name = change.address[len("policy[") : -1] if change.address.startswith("policy[") else None
-        if name is None:
+    for change in changes:
+        if not change.address.startswith("policy["):
             continue
+        name = change.address[len("policy[") : -1]
         if change.action in (Action.CREATE_POLICY, Action.UPDATE_POLICY) and isinstance(
             change.after, Mapping
         ):
@@ -315,96 +340,160 @@ def _is_backing_up(e: Effective) -> bool:
     return e.policy is not None and not e.suspended
 
 
-def plan_impact(plan: Plan, live: LiveState, partition_counts: Mapping[str, int] | None = None) -> PlanImpact:
-    """Backups per day and restore points before and after ``plan``, per application and overall.
+class _Walk:
+    """Resolves every backup-eligible partition of the read applications before and after the changes."""
 
-    ``partition_counts`` gives, for services whose partitions ``live`` does not hold (service name -> count),
-    how many partitions they have; services in neither are reported as ``unknown_services``.
-    """
-    counts = partition_counts or {}
-    before_policies = _impacts(live.policies)
-    after_policies = _impacts(policies_after(plan, live))
-    after_mappings, after_suspensions = state_after(live, plan.changes)
-    apps: list[ApplicationImpact] = []
-    overall_before, overall_after = Totals(), Totals()
+    def __init__(self, changes: Sequence[Change], live: LiveState) -> None:
+        self.live = live
+        self.before_policies = _impacts(live.policies)
+        self.after_policies = _impacts(policies_after(changes, live))
+        self.after_mappings, self.after_suspensions = state_after(live, changes)
+        self.explicit: dict[
+            str, set[str]
+        ] = {}  # service -> partitions with a mapping or suspension of their own
+        for ref in (*live.mappings, *self.after_mappings, *live.suspensions, *self.after_suspensions):
+            if ref.partition is not None and ref.service is not None:
+                self.explicit.setdefault(ref.service, set()).add(ref.partition)
+
+    def prices(self, before: Effective, after: Effective) -> tuple[Totals, Totals] | None:
+        """The two prices of one partition, or None when its backups do not change."""
+        old = priced(before, self.before_policies.get(before.policy or ""))
+        new = priced(after, self.after_policies.get(after.policy or ""))
+        if before == after and old == new:
+            return None
+        return old, new
+
+    def services(self, app: LiveApplication) -> Iterator[tuple[str, Effective, Effective]]:
+        app_ref = EntityRef(app.name)
+        app_before = inherit(NOTHING, app_ref, self.live.mappings, self.live.suspensions)
+        app_after = inherit(NOTHING, app_ref, self.after_mappings, self.after_suspensions)
+        for svc in app.services or ():
+            if svc.backup_eligible:
+                ref = EntityRef(app.name, svc.name)
+                yield (
+                    svc.name,
+                    inherit(app_before, ref, self.live.mappings, self.live.suspensions),
+                    inherit(app_after, ref, self.after_mappings, self.after_suspensions),
+                )
+
+    def partition(
+        self, app: str, svc: str, pid: str, before: Effective, after: Effective
+    ) -> tuple[Effective, Effective]:
+        ref = EntityRef(app, svc, pid)
+        return (
+            inherit(before, ref, self.live.mappings, self.live.suspensions),
+            inherit(after, ref, self.after_mappings, self.after_suspensions),
+        )
+
+    def changed(self, app: LiveApplication, svc_name: str, before: Effective, after: Effective) -> bool:
+        """Whether any partition of a service whose partitions were not read can change."""
+        if self.prices(before, after) is not None:
+            return True
+        return any(
+            self.prices(*self.partition(app.name, svc_name, pid, before, after)) is not None
+            for pid in self.explicit.get(svc_name, ())
+        )
+
+
+def services_to_count(changes: Sequence[Change], live: LiveState) -> tuple[str, ...]:
+    """The services whose partitions ``live`` does not hold and whose backups ``changes`` change: the ones whose
+    partitions must be counted for :func:`plan_impact` to total them."""
+    walk = _Walk(changes, live)
+    out: list[str] = []
     for name in sorted(live.configured_applications):
         app = live.applications.get(name)
         if app is None:
             continue
-        result = ApplicationImpact(name)
-        for ref_pair, count in _partitions(app, live, counts, result, after_mappings, after_suspensions):
-            before, after = ref_pair
-            for totals, setting, priced in (
-                (result.before, before, before_policies),
-                (result.after, after, after_policies),
-            ):
-                totals.add(setting, priced.get(setting.policy or ""), count)
-            if before != after:
-                result.partitions_moving += count
-        apps.append(result)
-        for total, part in ((overall_before, result.before), (overall_after, result.after)):
-            _merge(total, part)
-    return PlanImpact(before_policies, after_policies, tuple(apps), overall_before, overall_after)
+        for svc_name, before, after in walk.services(app):
+            svc = app.service(svc_name)
+            if svc is not None and svc.partitions is None and walk.changed(app, svc_name, before, after):
+                out.append(svc_name)
+    return tuple(out)
 
 
-def _merge(total: Totals, part: Totals) -> None:
-    total.partitions += part.partitions
-    total.protected += part.protected
-    total.suspended += part.suspended
-    total.unpriced += part.unpriced
-    total.unbounded += part.unbounded
-    total.backups_per_day += part.backups_per_day
-    total.full_per_day += part.full_per_day
-    total.incremental_per_day += part.incremental_per_day
-    total.restore_points = (
-        total.restore_points[0] + part.restore_points[0],
-        total.restore_points[1] + part.restore_points[1],
+def plan_impact(
+    changes: Sequence[Change], live: LiveState, partition_counts: Mapping[str, int] | None = None
+) -> PlanImpact:
+    """Backups per day and restore points before and after ``changes`` (a plan's actions), per application and
+    overall, over the partitions whose backups change.
+
+    ``partition_counts`` gives, for services whose partitions ``live`` does not hold (service name -> count),
+    how many partitions they have (see :func:`services_to_count`); a changed service in neither is counted in
+    ``unknown_services``.
+    """
+    counts = partition_counts or {}
+    walk = _Walk(changes, live)
+    apps: list[ApplicationImpact] = []
+    overall_before = overall_after = Totals()
+    for name in sorted(live.configured_applications):
+        app = live.applications.get(name)
+        if app is None:
+            continue
+        before_total = after_total = Totals()
+        gaining = losing = unknown = 0
+        for svc_name, svc_before, svc_after in walk.services(app):
+            if _is_backing_up(svc_after) and not _is_backing_up(svc_before):
+                gaining += 1
+            elif _is_backing_up(svc_before) and not _is_backing_up(svc_after):
+                losing += 1
+            uncounted = False
+            for pair, count in _partition_groups(walk, app, svc_name, svc_before, svc_after, counts):
+                prices = walk.prices(*pair)
+                if prices is None:
+                    continue
+                if count is None:
+                    uncounted = True
+                    continue
+                before_total = before_total.plus(_times(prices[0], count))
+                after_total = after_total.plus(_times(prices[1], count))
+            unknown += uncounted
+        if before_total == after_total == Totals() and not (gaining or losing or unknown):
+            continue
+        apps.append(ApplicationImpact(name, before_total, after_total, gaining, losing, unknown))
+        overall_before = overall_before.plus(before_total)
+        overall_after = overall_after.plus(after_total)
+    return PlanImpact(walk.before_policies, walk.after_policies, tuple(apps), overall_before, overall_after)
+
+
+def _times(totals: Totals, count: int) -> Totals:
+    if count == 1:
+        return totals
+    return Totals(
+        totals.partitions * count,
+        totals.protected * count,
+        totals.suspended * count,
+        totals.unpriced * count,
+        totals.unbounded * count,
+        totals.backups_per_day * count,
+        totals.full_per_day * count,
+        totals.incremental_per_day * count,
+        (totals.restore_points[0] * count, totals.restore_points[1] * count),
     )
 
 
-def _partitions(
+def _partition_groups(
+    walk: _Walk,
     app: LiveApplication,
-    live: LiveState,
+    svc_name: str,
+    before: Effective,
+    after: Effective,
     counts: Mapping[str, int],
-    result: ApplicationImpact,
-    after_mappings: Mapping[EntityRef, str],
-    after_suspensions: frozenset[EntityRef],
-) -> Iterable[tuple[tuple[Effective, Effective], int]]:
-    """(before, after) settings of the application's partitions, with how many partitions share them."""
-    app_ref = EntityRef(app.name)
-    app_before = inherit(NOTHING, app_ref, live.mappings, live.suspensions)
-    app_after = inherit(NOTHING, app_ref, after_mappings, after_suspensions)
-    explicit: dict[str, set[str]] = {}
-    for ref in (*live.mappings, *after_mappings, *live.suspensions, *after_suspensions):
-        if ref.application == app.name and ref.partition is not None and ref.service is not None:
-            explicit.setdefault(ref.service, set()).add(ref.partition)
-    for svc in app.services or ():
-        if not svc.backup_eligible:
-            continue
-        svc_ref = EntityRef(app.name, svc.name)
-        svc_before = inherit(app_before, svc_ref, live.mappings, live.suspensions)
-        svc_after = inherit(app_after, svc_ref, after_mappings, after_suspensions)
-        if _is_backing_up(svc_after) and not _is_backing_up(svc_before):
-            result.services_gaining += 1
-        elif _is_backing_up(svc_before) and not _is_backing_up(svc_after):
-            result.services_losing += 1
-        if svc.partitions is not None:
-            ids = [p.id for p in svc.partitions]
-        else:
-            total = counts.get(svc.name)
-            if total is None:
-                result.unknown_services += 1
-                continue
-            ids = sorted(explicit.get(svc.name, set()))[:total]
-            inheriting = total - len(ids)
-            if inheriting:
-                yield (svc_before, svc_after), inheriting
-        for pid in ids:
-            ref = EntityRef(app.name, svc.name, pid)
-            yield (
-                (
-                    inherit(svc_before, ref, live.mappings, live.suspensions),
-                    inherit(svc_after, ref, after_mappings, after_suspensions),
-                ),
-                1,
-            )
+) -> Iterator[tuple[tuple[Effective, Effective], int | None]]:
+    """(before, after) settings of a service's partitions, with how many share them (None: not known)."""
+    svc = app.service(svc_name)
+    if svc is not None and svc.partitions is not None:
+        for p in svc.partitions:
+            yield walk.partition(app.name, svc_name, p.id, before, after), 1
+        return
+    total = counts.get(svc_name)
+    own = sorted(walk.explicit.get(svc_name, ()))
+    if total is None:
+        yield (before, after), None
+        for pid in own:
+            yield walk.partition(app.name, svc_name, pid, before, after), None
+        return
+    own = own[:total]
+    if total > len(own):
+        yield (before, after), total - len(own)
+    for pid in own:
+        yield walk.partition(app.name, svc_name, pid, before, after), 1
