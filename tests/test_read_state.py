@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from sfdeclare.cluster.client import Client
-from sfdeclare.cluster.read import read_state
+from sfdeclare.cluster.read import count_partitions, read_state
 from sfdeclare.cluster.retry import RetryPolicy
 from sfdeclare.commands.session import connect
 from sfdeclare.errors import ClusterError
@@ -241,3 +241,13 @@ def test_errors_other_than_missing_entities_fail_the_read(cluster: FakeCluster) 
         pytest.raises(ClusterError, match=r"GetServiceInfoList application\[fabric:/B\]"),
     ):
         read_state(client, read_scope(three_apps()))
+
+
+def test_count_partitions_reads_each_named_service_once_and_skips_missing_ones(cluster: FakeCluster) -> None:
+    cluster.partitions["B~S"] = [part("q1", 0), part("q2", 10), part("q3", 20)]
+    with client_for(cluster) as client:
+        counts = count_partitions(client, ["fabric:/A/S", "fabric:/B/S", "fabric:/Gone/S"], parallelism=2)
+        assert count_partitions(client, []) == {}
+    assert counts == {"fabric:/A/S": 2, "fabric:/B/S": 3}
+    assert cluster.hits["/Services/A~S/$/GetPartitions"] == 1
+    assert sum(cluster.hits.values()) == 3

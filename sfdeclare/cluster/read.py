@@ -7,6 +7,7 @@ Client's typed calls; this module decides which to make, in which order, and ass
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
@@ -117,6 +118,22 @@ def _application_suspended(
             items = client.configuration_info(EntityRef(app.name, svc.name, partition.id))
             return any(i.suspended and i.suspension_inherited_from == "Application" for i in items)
     return None
+
+
+def count_partitions(client: Client, services: Sequence[str], parallelism: int = 10) -> dict[str, int]:
+    """How many partitions each of ``services`` has (one paged GetPartitions each, in parallel): what a plan's
+    impact needs for the services whose backups it changes and whose partitions it did not read. A service
+    that no longer exists is left out."""
+    if not services:
+        return {}
+    with ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="sfdeclare-count") as pool:
+        try:
+            futures = {svc: pool.submit(_partitions_or_none, client, svc) for svc in services}
+            found = {svc: future.result() for svc, future in futures.items()}
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+    return {svc: len(parts) for svc, parts in found.items() if parts is not None}
 
 
 def _services_or_none(client: Client, app: str) -> list[LiveService] | None:
