@@ -130,6 +130,12 @@ class Scenario:
         """A plan run: the cluster's runtime (GetClusterVersion, once per run), then the reads."""
         return 1 + self.expected_read_requests
 
+    @property
+    def expected_first_plan_requests(self) -> int:
+        """A plan from an empty cluster changes every service, so it also counts the partitions of each service
+        it did not list (one GetPartitions each) to total the plan's impact (issue #20)."""
+        return self.expected_plan_requests + self.services - self.partition_services
+
 
 def app_name(index: int) -> str:
     return f"fabric:/BenchApp{index:05d}"

@@ -13,11 +13,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sfdeclare.engine.impact import plan_impact, policy_impact, services_to_count
+from sfdeclare.engine.impact import plan_impact, services_to_count
 from sfdeclare.engine.planner import plan
 from sfdeclare.model.addresses import EntityRef
 from sfdeclare.model.declaration import ApplicationDecl, Declaration, LevelSettings, PolicyDecl, ServiceDecl
 from sfdeclare.model.live import LiveApplication, LivePartition, LiveService, LiveState
+from sfdeclare.servicefabric.backup_schedule import policy_impact
 
 APP = "fabric:/Shop"
 DAY_NAMES = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")

@@ -114,11 +114,17 @@ def test_an_unreadable_file_is_refused(tmp_path: Path) -> None:
         (b'{"format_version": 1\x00}', "not a plan file (invalid JSON"),
         ('{"format_version": 1}'.encode("utf-16"), "not a plan file (invalid JSON"),
         (b"[" * 100_000 + b"]" * 100_000, "not a plan file"),
-        (b"null", "not a plan file of format version 1 (found None)"),
-        (b'{"format_version": "1"}', "not a plan file of format version 1 (found '1')"),
-        (b'{"format_version": 2}', "not a plan file of format version 1 (found 2)"),
+        (b"null", "not a plan file this sfdeclare reads (it reads format versions 1 and 2; found None)"),
+        (
+            b'{"format_version": "1"}',
+            "not a plan file this sfdeclare reads (it reads format versions 1 and 2; found '1')",
+        ),
+        (
+            b'{"format_version": 3}',
+            "not a plan file this sfdeclare reads (it reads format versions 1 and 2; found 3)",
+        ),
     ],
-    ids=["not-json", "nul", "utf16", "deep", "null", "version-string", "version-2"],
+    ids=["not-json", "nul", "utf16", "deep", "null", "version-string", "version-3"],
 )
 def test_content_that_is_not_a_plan_file_is_refused(raw: bytes, message: str) -> None:
     with pytest.raises(PlanFileError) as caught:

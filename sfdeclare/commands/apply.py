@@ -25,6 +25,7 @@ from sfdeclare.commands.session import (
     resolve_values,
     settle_runtime,
     use_color,
+    with_counted_impact,
     write_atomically,
     write_diagnostics,
 )
@@ -155,8 +156,10 @@ def _fresh_plan(
     exclude: Sequence[str] = (),
     *,
     judge: bool = True,
+    counted: bool = True,
 ) -> Plan:
-    """A plan made now; ``judge``: also by the guardrails (not for the convergence check after applying)."""
+    """A plan made now; ``judge``: also by the guardrails, ``counted``: with its impact totalled (the convergence
+    check after applying needs neither, only the actions)."""
     scope = read_scope(declaration, also_read=targets)
     live = read_live(client, declaration, scope, parallelism)
     options = PlanOptions(
@@ -166,10 +169,12 @@ def _fresh_plan(
         replace=tuple(replace_addresses),
         exclude=tuple(exclude),
     )
-    if not judge:
-        return plan(resolve_values(declaration, env), live, options)
-    guarded = read_for_guardrails(client, declaration, live, scope, parallelism)
-    return guarded_plan(declaration, live, options, env, guarded)
+    if judge:
+        guarded = read_for_guardrails(client, declaration, live, scope, parallelism)
+        made = guarded_plan(declaration, live, options, env, guarded)
+    else:
+        made = plan(resolve_values(declaration, env), live, options)
+    return with_counted_impact(client, made, live, parallelism) if counted else made
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -271,7 +276,17 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if declaration.files and not result.interrupted:
             try:
                 again = _fresh_plan(
-                    client, declaration, url, env, parallelism, False, targets, (), args.exclude, judge=False
+                    client,
+                    declaration,
+                    url,
+                    env,
+                    parallelism,
+                    False,
+                    targets,
+                    (),
+                    args.exclude,
+                    judge=False,
+                    counted=False,
                 )
             except SfdeclareError as exc:  # what was applied must still be reported
                 recheck_error = exc

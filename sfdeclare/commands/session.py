@@ -11,12 +11,13 @@ from typing import Any, TextIO
 from sfdeclare.cluster.client import Client
 from sfdeclare.cluster.endpoint import parse_endpoint, resolve_endpoint
 from sfdeclare.cluster.guarded import read_guarded
-from sfdeclare.cluster.read import read_state
+from sfdeclare.cluster.read import count_partitions, read_state
 from sfdeclare.commands.debug import DEBUG
 from sfdeclare.config import guardrails as config_guardrails
 from sfdeclare.config import runtime_rules
 from sfdeclare.config.loader import load_declaration
 from sfdeclare.engine import guardrails as plan_guardrails
+from sfdeclare.engine.impact import plan_impact, services_to_count
 from sfdeclare.engine.plan import Plan
 from sfdeclare.engine.planner import PlanOptions, plan
 from sfdeclare.errors import ConfigError, Diagnostic, SfdeclareError
@@ -270,15 +271,28 @@ def plan_paths(
         url = endpoint_label(client)
         if DEBUG.get():
             err.write(f"debug: read {url} in {client.requests} requests (parallelism {parallelism})\n")
-    options = PlanOptions(
-        endpoint=url,
-        refresh_secrets=refresh_secrets,
-        targets=tuple(targets),
-        all_applications=all_applications,
-        also_read=tuple(also_read),
-        replace=tuple(replace_addresses),
-        exclude=tuple(exclude),
-    )
-    if guarded is None:  # explain answers "why" even where a guardrail would stop the plan
-        return Planned(declaration, live, plan(resolve_values(declaration, env), live, options), url)
-    return Planned(declaration, live, guarded_plan(declaration, live, options, env, guarded), url)
+        options = PlanOptions(
+            endpoint=url,
+            refresh_secrets=refresh_secrets,
+            targets=tuple(targets),
+            all_applications=all_applications,
+            also_read=tuple(also_read),
+            replace=tuple(replace_addresses),
+            exclude=tuple(exclude),
+        )
+        if guarded is None:  # explain answers "why" even where a guardrail would stop the plan
+            made = plan(resolve_values(declaration, env), live, options)
+        else:
+            made = guarded_plan(declaration, live, options, env, guarded)
+        result = with_counted_impact(client, made, live, parallelism)
+    return Planned(declaration, live, result, url)
+
+
+def with_counted_impact(client: Client, planned: Plan, live: LiveState, parallelism: int) -> Plan:
+    """``planned`` with its impact totalled over every partition it changes: the partitions of changed services
+    the read did not list are counted (one GetPartitions per such service, and only those)."""
+    services = services_to_count(planned.changes, live)
+    if not services:
+        return planned
+    counts = count_partitions(client, services, parallelism)
+    return replace(planned, impact=plan_impact(planned.changes, live, counts))

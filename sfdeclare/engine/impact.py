@@ -1,218 +1,31 @@
-"""What a backup policy costs and protects, per partition, and what a plan changes in total. Pure; no I/O.
+"""What a plan changes in backups: per-partition figures of the policies involved, and totals before and after
+the plan per application and overall. Pure; the figures of one policy come from servicefabric/backup_schedule.py.
 
-Per policy body (the REST shape, read back or declared; durations compared by value as the server stores them,
-SF-BACKUP-API.md §3):
+Every backup-eligible partition of every application whose configuration the plan read is resolved before and
+after the plan (the live mappings and suspensions, then the plan's mapping actions applied, ``state_after``) and
+priced with the policy body it has before (live) and after (the body the plan creates or updates). Only
+partitions whose backups change are totalled (the others cost the same before and after): partitions whose
+effective policy or suspension changes move between policies, a policy update re-prices every partition under
+it, suspended partitions take no backups (their restore points are not counted: retention keeps ageing them out
+down to the last chain). Services whose partitions the plan did not read are counted with the partition counts
+the caller supplies (``services_to_count`` names them), else reported as ``unknown_services``.
 
-- **Backups per day** (per partition). FrequencyBased: one day divided by the stored Interval (whole minutes or
-  whole hours, ``server_interval``). TimeBased Daily: the number of distinct run times (UTC time of day).
-  TimeBased Weekly: run times x run days, averaged over the 7 days of a week (so 2 times on 3 days = 6/7 a day).
-- **Full and incremental.** A backup chain is one full backup followed by up to MaxIncrementalBackups
-  incremental ones, so a fraction 1/(M+1) of the backups are full (steady state; a primary change or a restore,
-  which also force a full backup, are not modelled).
-- **Restore points kept** under Service Fabric's retention (6.4 ``RetentionManager.DeleteFilesForPartition``,
-  SF-BACKUP-API.md 2026-12 audit): a pass at time t treats backups created before t - RetentionDuration as expired;
-  among them it keeps the newest expired full backup and everything after it, deletes the older ones, and never
-  goes below MinimumNumberOfBackups. Passes run on a timer (every day when the RetentionDuration is a day or more,
-  else every hour, ``RetentionTimer.GetDueTimeForNextRetentionSchedule``) at a phase nobody chooses, so the count
-  right after a pass is given as a range, (fewest, most), over every moment a pass can run in steady state.
-  Between passes up to one pass period of new backups is added on top. No RetentionPolicy: backups are kept for
-  ever, reported as ``None`` ("unbounded"), never as a number.
-
-Across a plan (:func:`plan_impact`): every partition of every application whose configuration the plan read is
-resolved before and after the plan (the live mappings and suspensions, then the plan's mapping actions applied,
-``state_after``), and priced with the policy body it has before (live) and after (the body the plan creates or
-updates). Partitions whose effective policy changes move between policies; a policy update re-prices every
-partition under it; suspended partitions take no backups (their restore points are not counted: retention keeps
-ageing them out down to the last chain). Services whose partitions the plan did not read are counted with the
-partition counts the caller supplies, else reported as ``unknown_services``.
+It also holds the impact's published JSON form (a plan file's ``impact``), both ways, so the values and their
+file form change together; that is why it runs past 400 lines.
 """
 
 from __future__ import annotations
 
-import bisect
-import datetime
-import functools
-import itertools
-import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 from sfdeclare.engine.plan import Action, Change, state_after
-from sfdeclare.model.addresses import EntityRef
+from sfdeclare.model.addresses import EntityRef, PolicyRef
 from sfdeclare.model.inheritance import NOTHING, Effective, inherit
 from sfdeclare.model.live import LiveApplication, LiveState
-from sfdeclare.servicefabric.durations import (
-    parse_duration,
-    parse_run_time,
-    server_interval,
-    server_retention,
-)
-
-DAY = 86400
-WEEK = 7 * DAY
-_DAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """A backup schedule as a pattern that repeats: backups at ``offsets`` seconds into every ``period``."""
-
-    period: int
-    offsets: tuple[int, ...]
-
-    @property
-    def per_day(self) -> Fraction:
-        return Fraction(len(self.offsets) * DAY, self.period)
-
-    @functools.cached_property
-    def doubled(self) -> tuple[int, ...]:
-        return tuple(2 * o for o in self.offsets)
-
-
-@dataclass(frozen=True)
-class PolicyImpact:
-    """What one policy means for each partition it applies to."""
-
-    backups_per_day: Fraction
-    full_per_day: Fraction
-    incremental_per_day: Fraction
-    restore_points: tuple[int, int] | None  # (fewest, most) right after a retention pass; None: unbounded
-    schedule: str  # the rule that gave backups_per_day, in words
-
-    @property
-    def unbounded(self) -> bool:
-        return self.restore_points is None
-
-
-def schedule_of(body: Mapping[str, Any]) -> Schedule:
-    """The repeating pattern of a policy's Schedule. Raises ValueError for a schedule the server would refuse."""
-    schedule = body.get("Schedule")
-    if not isinstance(schedule, Mapping):
-        raise ValueError("the policy has no Schedule")
-    kind = schedule.get("ScheduleKind")
-    if kind == "FrequencyBased":
-        interval = server_interval(parse_duration(str(schedule.get("Interval"))))
-        return Schedule(int(interval.total_seconds()), (0,))
-    if kind == "TimeBased":
-        times = sorted({_seconds_of_day(parse_run_time(str(t))) for t in schedule.get("RunTimes") or ()})
-        frequency = schedule.get("ScheduleFrequencyType")
-        if frequency == "Daily":
-            return Schedule(DAY, tuple(times))
-        if frequency == "Weekly":
-            days = sorted({_DAYS.index(str(d)) for d in schedule.get("RunDays") or () if str(d) in _DAYS})
-            return Schedule(WEEK, tuple(d * DAY + t for d in days for t in times))
-        raise ValueError(f"unknown ScheduleFrequencyType {frequency!r}")
-    raise ValueError(f"unknown ScheduleKind {kind!r}")
-
-
-def _seconds_of_day(t: datetime.time) -> int:
-    return t.hour * 3600 + t.minute * 60 + t.second
-
-
-def _describe(body: Mapping[str, Any], schedule: Schedule) -> str:
-    raw = body["Schedule"]
-    if raw.get("ScheduleKind") == "FrequencyBased":
-        return f"every {raw.get('Interval')}: {_number(schedule.per_day)} a day"
-    times = len(set(schedule.offsets)) if schedule.period == DAY else None
-    if times is not None:
-        return f"daily at {times} run {'time' if times == 1 else 'times'}"
-    days = len({o // DAY for o in schedule.offsets})
-    runs = len(schedule.offsets) // days if days else 0
-    return f"weekly, {runs} run {'time' if runs == 1 else 'times'} on {days} {'day' if days == 1 else 'days'}: {_number(schedule.per_day)} a day on average"
-
-
-def _number(value: Fraction) -> str:
-    return str(value.numerator) if value.denominator == 1 else f"{float(value):.2f}"
-
-
-def chain_length(body: Mapping[str, Any]) -> int:
-    """One full backup and up to MaxIncrementalBackups incremental ones."""
-    return int(str(body.get("MaxIncrementalBackups", 0))) + 1
-
-
-def retention_of(body: Mapping[str, Any]) -> tuple[int, int] | None:
-    """(RetentionDuration in seconds as the server stores it, MinimumNumberOfBackups), or None without one."""
-    retention = body.get("RetentionPolicy")
-    if not isinstance(retention, Mapping):
-        return None
-    duration = server_retention(parse_duration(str(retention.get("RetentionDuration"))))
-    return int(duration.total_seconds()), max(0, int(str(retention.get("MinimumNumberOfBackups", 0))))
-
-
-def policy_impact(body: Mapping[str, Any]) -> PolicyImpact:
-    """Backups per day, their full/incremental split and the restore points kept, for one partition under
-    ``body``. Raises ValueError when the body is not a policy the server would hold."""
-    schedule = schedule_of(body)
-    length = chain_length(body)
-    per_day = schedule.per_day
-    full = per_day / length
-    retention = retention_of(body)
-    points: tuple[int, int] | None
-    if retention is None:
-        points = None if schedule.offsets else (0, 0)
-    else:
-        points = restore_points(schedule, length, *retention)
-    return PolicyImpact(per_day, full, per_day - full, points, _describe(body, schedule))
-
-
-def restore_points(schedule: Schedule, chain: int, retention: int, minimum: int) -> tuple[int, int]:
-    """The fewest and most backups a partition holds right after a retention pass, over every time the pass can
-    run once the schedule has run for longer than the retention.
-
-    The count after a pass at t depends on t alone (not on earlier passes): the backups not yet expired, plus the
-    newest expired one's position in its chain (its chain's full backup and what followed it are kept), and at
-    least ``minimum``. That count is constant between two consecutive "breakpoints" (a backup is taken, or one
-    expires), so one value per stretch between breakpoints, over one period of the pattern of backups and chain
-    positions, gives every possible count.
-    """
-    n = len(schedule.offsets)
-    if n == 0:
-        return (0, 0)
-    backups_per_cycle = n * chain // math.gcd(n, chain)
-    cycle = schedule.period * (backups_per_cycle // n)
-    # Start well past the first expiry so that every backup the formula counts exists; times are doubled so the
-    # middle of every stretch is a whole number.
-    start = (retention // schedule.period + 2) * schedule.period + cycle
-    points: set[int] = set()
-    # the backups taken during the cycle, and those that expire during it
-    for shift in (0, retention):
-        first = _taken_by(schedule, 2 * (start - shift))
-        for k in range(first, first + backups_per_cycle):
-            edge = _time_of(schedule, k) + shift
-            if edge < start + cycle:
-                points.add(2 * edge)
-    points.add(2 * start)
-    points.add(2 * (start + cycle))
-    edges = sorted(points)
-    counts = []
-    for low, high in itertools.pairwise(edges):
-        t2 = (low + high) // 2  # doubled time strictly inside the stretch
-        counts.append(_kept_at(schedule, chain, retention, minimum, t2))
-    return (min(counts), max(counts))
-
-
-def _time_of(schedule: Schedule, k: int) -> int:
-    """When backup number k is taken (k counts every backup; backup 0 is at offsets[0] of period 0)."""
-    n = len(schedule.offsets)
-    return (k // n) * schedule.period + schedule.offsets[k % n]
-
-
-def _taken_by(schedule: Schedule, t2: int) -> int:
-    """How many backups (from number 0) are taken strictly before the doubled time t2 (never equal: t2 is odd
-    or falls between breakpoints)."""
-    whole, rest = divmod(t2, 2 * schedule.period)
-    return whole * len(schedule.offsets) + bisect.bisect_left(schedule.doubled, rest)
-
-
-def _kept_at(schedule: Schedule, chain: int, retention: int, minimum: int, t2: int) -> int:
-    taken = _taken_by(schedule, t2)
-    expired = _taken_by(schedule, t2 - 2 * retention)
-    newest_expired = expired - 1  # its number; backup k is full when k is a multiple of the chain length
-    kept = taken - expired + (newest_expired % chain) + 1
-    return max(kept, minimum)
-
+from sfdeclare.servicefabric.backup_schedule import PolicyImpact, policy_impact
 
 # --- a plan's impact -----------------------------------------------------------------------------------------
 
@@ -287,8 +100,10 @@ class PlanImpact:
     """The impact of a plan: per-partition figures of every policy before and after, and the totals over the
     partitions whose backups change (the others cost the same before and after), per application and overall."""
 
-    policies_before: Mapping[str, PolicyImpact]
-    policies_after: Mapping[str, PolicyImpact]
+    policies_before: Mapping[
+        str, PolicyImpact
+    ]  # the policies the changed partitions use now, or the plan changes
+    policies_after: Mapping[str, PolicyImpact]  # the same, once the plan is applied
     applications: tuple[ApplicationImpact, ...]
     before: Totals
     after: Totals
@@ -324,9 +139,9 @@ def policies_after(changes: Sequence[Change], live: LiveState) -> dict[str, Mapp
     without what they delete."""
     bodies: dict[str, Mapping[str, Any]] = dict(live.policies)
     for change in changes:
-        if not change.address.startswith("policy["):
+        if not isinstance(change.target, PolicyRef):
             continue
-        name = change.address[len("policy[") : -1]
+        name = change.target.name
         if change.action in (Action.CREATE_POLICY, Action.UPDATE_POLICY) and isinstance(
             change.after, Mapping
         ):
@@ -348,6 +163,9 @@ class _Walk:
         self.before_policies = _impacts(live.policies)
         self.after_policies = _impacts(policies_after(changes, live))
         self.after_mappings, self.after_suspensions = state_after(live, changes)
+        changed = {c.target.name for c in changes if isinstance(c.target, PolicyRef)}
+        self.used_before: set[str] = set(changed)
+        self.used_after: set[str] = set(changed)
         self.explicit: dict[
             str, set[str]
         ] = {}  # service -> partitions with a mapping or suspension of their own
@@ -362,6 +180,11 @@ class _Walk:
         if before == after and old == new:
             return None
         return old, new
+
+    def note(self, before: Effective, after: Effective) -> None:
+        """Remember the policies a changed partition uses, to report their per-partition figures."""
+        self.used_before.add(before.policy or "")
+        self.used_after.add(after.policy or "")
 
     def services(self, app: LiveApplication) -> Iterator[tuple[str, Effective, Effective]]:
         app_ref = EntityRef(app.name)
@@ -441,6 +264,7 @@ def plan_impact(
                 prices = walk.prices(*pair)
                 if prices is None:
                     continue
+                walk.note(*pair)
                 if count is None:
                     uncounted = True
                     continue
@@ -452,7 +276,13 @@ def plan_impact(
         apps.append(ApplicationImpact(name, before_total, after_total, gaining, losing, unknown))
         overall_before = overall_before.plus(before_total)
         overall_after = overall_after.plus(after_total)
-    return PlanImpact(walk.before_policies, walk.after_policies, tuple(apps), overall_before, overall_after)
+    return PlanImpact(
+        {n: i for n, i in sorted(walk.before_policies.items()) if n in walk.used_before},
+        {n: i for n, i in sorted(walk.after_policies.items()) if n in walk.used_after},
+        tuple(apps),
+        overall_before,
+        overall_after,
+    )
 
 
 def _times(totals: Totals, count: int) -> Totals:
@@ -497,3 +327,118 @@ def _partition_groups(
         yield (before, after), total - len(own)
     for pid in own:
         yield walk.partition(app.name, svc_name, pid, before, after), 1
+
+
+# --- the published form (a plan file's "impact") ----------------------------------------------------------------
+
+
+def shown(value: Fraction) -> int | float:
+    """A rate as plan files and every view show it: a whole number, or rounded to two decimals. Plan files store
+    this value, so a plan rendered again from its file reads the same as when it was made."""
+    return int(value) if value.denominator == 1 else round(float(value), 2)
+
+
+def _rate(value: Any) -> Fraction:
+    return Fraction(str(value))
+
+
+def _points_json(points: tuple[int, int] | None) -> dict[str, int] | None:
+    return None if points is None else {"fewest": points[0], "most": points[1]}
+
+
+def _points_from(data: Any) -> tuple[int, int] | None:
+    return None if data is None else (int(data["fewest"]), int(data["most"]))
+
+
+def policy_json(impact: PolicyImpact) -> dict[str, Any]:
+    return {
+        "schedule": impact.schedule,
+        "backups_per_day": shown(impact.backups_per_day),
+        "full_per_day": shown(impact.full_per_day),
+        "incremental_per_day": shown(impact.incremental_per_day),
+        "restore_points": _points_json(impact.restore_points),
+    }
+
+
+def _policy_from(data: Mapping[str, Any]) -> PolicyImpact:
+    return PolicyImpact(
+        _rate(data["backups_per_day"]),
+        _rate(data["full_per_day"]),
+        _rate(data["incremental_per_day"]),
+        _points_from(data.get("restore_points")),
+        str(data["schedule"]),
+    )
+
+
+def totals_json(t: Totals) -> dict[str, Any]:
+    return {
+        "partitions": t.partitions,
+        "protected": t.protected,
+        "suspended": t.suspended,
+        "unpriced": t.unpriced,
+        "unbounded": t.unbounded,
+        "backups_per_day": shown(t.backups_per_day),
+        "full_per_day": shown(t.full_per_day),
+        "incremental_per_day": shown(t.incremental_per_day),
+        "restore_points": _points_json(t.restore_points),
+    }
+
+
+def _totals_from(data: Mapping[str, Any]) -> Totals:
+    points = _points_from(data["restore_points"]) or (0, 0)
+    return Totals(
+        int(data["partitions"]),
+        int(data["protected"]),
+        int(data["suspended"]),
+        int(data["unpriced"]),
+        int(data["unbounded"]),
+        _rate(data["backups_per_day"]),
+        _rate(data["full_per_day"]),
+        _rate(data["incremental_per_day"]),
+        points,
+    )
+
+
+def impact_json(impact: PlanImpact) -> dict[str, Any]:
+    """The impact as a plan file holds it (schemas/plan.schema.json ``$defs/impact``)."""
+    return {
+        "policies": {
+            "before": {name: policy_json(i) for name, i in impact.policies_before.items()},
+            "after": {name: policy_json(i) for name, i in impact.policies_after.items()},
+        },
+        "applications": [
+            {
+                "application": a.application,
+                "services_gaining": a.services_gaining,
+                "services_losing": a.services_losing,
+                "unknown_services": a.unknown_services,
+                "before": totals_json(a.before),
+                "after": totals_json(a.after),
+            }
+            for a in impact.applications
+        ],
+        "before": totals_json(impact.before),
+        "after": totals_json(impact.after),
+    }
+
+
+def impact_from_json(data: Mapping[str, Any]) -> PlanImpact:
+    """The impact from a plan file's ``impact``; raises KeyError, TypeError or ValueError on a malformed one."""
+    policies = data["policies"]
+    return PlanImpact(
+        {str(n): _policy_from(p) for n, p in policies["before"].items()},
+        {str(n): _policy_from(p) for n, p in policies["after"].items()},
+        tuple(
+            ApplicationImpact(
+                str(a["application"]),
+                _totals_from(a["before"]),
+                _totals_from(a["after"]),
+                int(a["services_gaining"]),
+                int(a["services_losing"]),
+                int(a["unknown_services"]),
+            )
+            for a in data["applications"]
+        ),
+        _totals_from(data["before"]),
+        _totals_from(data["after"]),
+    )

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from sfdeclare.errors import Diagnostic, Location
 from sfdeclare.model.addresses import EntityRef, PolicyRef
@@ -17,6 +17,9 @@ from sfdeclare.model.live import LiveState
 from sfdeclare.model.scope import ReadScope
 from sfdeclare.servicefabric.policies import FieldChange
 from sfdeclare.servicefabric.routes import WireRequest
+
+if TYPE_CHECKING:  # engine/impact.py builds on this module's Change
+    from sfdeclare.engine.impact import PlanImpact
 
 
 class Action(str, Enum):
@@ -141,7 +144,8 @@ class EffectiveChange:
 class Plan:
     """A plan: its changes in apply order, what it was made from (endpoint, API options, digests, read scope)
     and the entities whose effective settings it changes (``services_changed`` / ``partitions_changed`` count
-    those whose effective policy changes)."""
+    those whose effective policy changes); ``impact`` is what it changes in backups per day and restore points
+    (None for a plan file of format version 1, which did not hold it)."""
 
     tool_version: str
     endpoint: str
@@ -156,6 +160,7 @@ class Plan:
     refresh_secrets: bool = False
     partitions_changed: int = 0
     services_changed: int = 0
+    impact: PlanImpact | None = None
 
     @property
     def empty(self) -> bool:

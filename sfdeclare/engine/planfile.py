@@ -4,7 +4,7 @@ This module is the plan file's trust boundary. ``apply --plan FILE`` executes re
 someone else may have written, so ``read`` / ``load`` refuse, before anything is sent, a file that is
 - larger than any plan sfdeclare writes (``MAX_BYTES``; checked before reading it),
 - not UTF-8 JSON, or nested deeper than the parser allows,
-- of another format version,
+- of a format version it does not read (``READ_VERSIONS``; it writes ``FORMAT_VERSION``),
 - altered after it was made (the checksum over every other field),
 - not of the format (schema check, best match first),
 - asking for any request other than the one its action sends to its target (every request is re-derived from
@@ -27,6 +27,7 @@ from typing import Any
 import jsonschema
 
 from sfdeclare import schemas
+from sfdeclare.engine.impact import impact_from_json, impact_json
 from sfdeclare.engine.plan import Action, Change, EffectiveChange, Plan
 from sfdeclare.errors import Diagnostic, Location, PlanFileError
 from sfdeclare.model.addresses import AddressError, EntityRef, PolicyRef, parse_address
@@ -36,8 +37,18 @@ from sfdeclare.servicefabric import routes
 from sfdeclare.servicefabric.policies import FieldChange
 from sfdeclare.servicefabric.routes import WireRequest
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# Version 2 added "impact" (issue #20); a version 1 file is the same document without it, and still reads.
+READ_VERSIONS = (1, 2)
 MAX_BYTES = 64 * 1024 * 1024
+
+
+def versions_read() -> str:
+    """The plan-file versions this sfdeclare reads, in words: ``format versions 1 and 2``."""
+    *older, newest = READ_VERSIONS
+    if not older:
+        return f"format version {newest}"
+    return f"format versions {', '.join(map(str, older))} and {newest}"
 
 
 def canonical_json(data: Any) -> str:
@@ -81,6 +92,7 @@ def to_json(plan: Plan, summary_line: str) -> dict[str, Any]:
             for e in plan.effective_changes
         ],
         "diagnostics": [d.to_json() for d in plan.diagnostics],
+        "impact": impact_json(plan.impact) if plan.impact is not None else None,
     }
     body["checksum"] = checksum(body)
     return body
@@ -155,10 +167,10 @@ def load(raw: bytes | str, *, source: str = "<plan>") -> Plan:
 
 def from_document(data: Any, *, source: str = "<plan>") -> Plan:
     """Check a parsed plan document and turn it into a Plan; raises PlanFileError."""
-    if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
-        version = data.get("format_version") if isinstance(data, dict) else None
+    version = data.get("format_version") if isinstance(data, dict) else None
+    if not isinstance(data, dict) or type(version) is not int or version not in READ_VERSIONS:
         raise PlanFileError(
-            f"{source}: not a plan file of format version {FORMAT_VERSION} (found {version!r})"
+            f"{source}: not a plan file this sfdeclare reads (it reads {versions_read()}; found {version!r})"
         )
     if data.get("checksum") != checksum(data):
         raise PlanFileError(
@@ -214,6 +226,7 @@ def plan_from_json(data: Mapping[str, Any]) -> Plan:
         refresh_secrets=bool(data.get("refresh_secrets", False)),
         partitions_changed=int(summary.get("partitions_effective_changed", 0)),
         services_changed=int(summary.get("services_effective_changed", 0)),
+        impact=impact_from_json(data["impact"]) if data.get("impact") is not None else None,
     )
 
 

@@ -26,6 +26,7 @@ from sfdeclare.engine.diff import (
 )
 from sfdeclare.engine.digest import live_digest
 from sfdeclare.engine.effective import effective_changes
+from sfdeclare.engine.impact import plan_impact
 from sfdeclare.engine.plan import Action, Change, Plan, ordered
 from sfdeclare.errors import Diagnostic, Location, PlanError
 from sfdeclare.model.addresses import EntityRef, PolicyRef
@@ -129,6 +130,7 @@ class _Planner:
         effects, services_changed, partitions_changed = effective_changes(
             self.live, self.after_mappings, after_suspensions, self.managed_apps, self.targets
         )
+        in_order = ordered(changes)
         return Plan(
             tool_version=__version__,
             endpoint=self.options.endpoint,
@@ -141,12 +143,13 @@ class _Planner:
                 all_applications=self.options.all_applications,
                 also_read=(*self.options.targets, *self.options.also_read),
             ),
-            changes=ordered(changes),
+            changes=in_order,
             effective_changes=effects,
             diagnostics=tuple(self.diagnostics),
             refresh_secrets=self.options.refresh_secrets,
             partitions_changed=partitions_changed,
             services_changed=services_changed,
+            impact=plan_impact(in_order, self.live),
         )
 
     def plan_replacements(self) -> None:

@@ -166,11 +166,17 @@ ALTERED = "the plan file was altered after it was made (checksum mismatch)"
 NOT_FORMAT = "the plan file does not match its format"
 PLANS: dict[str, tuple[str, str | None]] = {
     "plan-deep-nesting.json": ("not a plan file", None),
-    "plan-format-version-as-string.json": ("not a plan file of format version 1 (found '1')", None),
+    "plan-format-version-as-string.json": (
+        "not a plan file this sfdeclare reads (it reads format versions 1 and 2; found '1')",
+        None,
+    ),
     "plan-from-another-cluster.json": ("the plan was made for https://other-cluster.example.com:19080", None),
     "plan-not-json.json": ("not a plan file (invalid JSON", None),
     "plan-nul-bytes.json": ("not a plan file (invalid JSON", None),
-    "plan-null.json": ("not a plan file of format version 1 (found None)", None),
+    "plan-null.json": (
+        "not a plan file this sfdeclare reads (it reads format versions 1 and 2; found None)",
+        None,
+    ),
     "plan-request-does-not-match-action.json": (
         "is not the one enable_backup sends; refusing the whole plan",
         None,
@@ -192,7 +198,10 @@ PLANS: dict[str, tuple[str, str | None]] = {
     "plan-unknown-action.json": (NOT_FORMAT, None),
     "plan-utf16.json": ("not a plan file (invalid JSON", None),
     "plan-without-checksum.json": (ALTERED, None),
-    "plan-wrong-format-version.json": ("not a plan file of format version 1 (found 2)", None),
+    "plan-wrong-format-version.json": (
+        "not a plan file this sfdeclare reads (it reads format versions 1 and 2; found 3)",
+        None,
+    ),
 }
 
 AUXILIARY = {"loop-a.txt", "loop-b.txt", "self-reference.txt"}
