@@ -48,6 +48,12 @@ COMMANDS: dict[str, tuple[str, str, str | None]] = {
         "exit status: 0 applied and converged (or nothing to do), 1 error, a failed action or not "
         "converged (the report says what changed), 3 internal error (a bug), 130 interrupted",
     ),
+    "show": (
+        "sfdeclare.commands.show",
+        "render a saved plan file (checked as apply --plan checks it), without reading the cluster",
+        "exit status: 0 shown, 1 the file is not an intact plan file (nothing is shown, nothing changes), "
+        "3 internal error (a bug).",
+    ),
     "drift": (
         "sfdeclare.commands.drift",
         "report where the cluster differs from the configuration",

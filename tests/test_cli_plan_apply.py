@@ -301,6 +301,13 @@ def test_explain_says_which_line_decides(cluster: dict[str, Any]) -> None:
     assert "now:   no backup" in run.out
     assert "after: Hourly (from service)" in run.out
     assert f"inherited from service[fabric:/CalcApp/CalcService], decided by {cfg}:" in run.out
+    # what that means for this partition, and for its application's partitions the plan changes
+    assert "  backups per partition now:   none (no backup policy)\n" in run.out
+    assert (
+        "  backups per partition after: 24 backups a day (6 full, 18 incremental; every PT60M: 24 a day)"
+        in run.out
+    )
+    assert "  in fabric:/CalcApp: " in run.out and "backups per day 0 -> " in run.out
     bad = sfd("explain", cfg, "nonsense", "--endpoint", ep)
     assert bad.code == 1 and "is not an address" in bad.err
 

@@ -29,6 +29,7 @@ from sfdeclare.commands.session import (
     write_atomically,
     write_diagnostics,
 )
+from sfdeclare.commands.show import READS
 from sfdeclare.config.loader import load_declaration
 from sfdeclare.engine import planfile
 from sfdeclare.engine.applier import ApplyResult, apply_plan
@@ -190,6 +191,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report", dest="report_file", metavar="FILE", help="write a report of every action")
     parser.add_argument("--report-format", choices=formats.REPORT.names, default="json")
     add_targeting(parser)
+    versions = f"--plan: {READS}"
+    parser.epilog = f"{parser.epilog}. {versions}" if parser.epilog else versions
     parser.set_defaults(run=run)
 
 

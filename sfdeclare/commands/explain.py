@@ -1,18 +1,24 @@
-"""`sfdeclare explain`: the effective policy and suspension of one entity, now and after the plan, and why.
-The decisions are engine/explain.py's; this module reads the cluster and writes the answer."""
+"""`sfdeclare explain`: the effective policy and suspension of one entity, now and after the plan, and why, and
+what each means per partition in backups per day and restore points kept (and, for the entity's application,
+the plan's totals). The decisions are engine/explain.py's; this module reads the cluster and writes the answer."""
 
 from __future__ import annotations
 
 import argparse
 import os
-from typing import TextIO
+from collections.abc import Mapping
+from typing import Any, TextIO
 
 from sfdeclare.commands.arguments import add_endpoint, add_parallelism
 from sfdeclare.commands.session import plan_paths, write_diagnostics
 from sfdeclare.engine.bind import bind
 from sfdeclare.engine.explain import Decider, Explanation, explain
+from sfdeclare.engine.impact import policies_after
 from sfdeclare.errors import EXIT_OK, Location
+from sfdeclare.model.inheritance import Effective
+from sfdeclare.render import impact
 from sfdeclare.render.summaries import effective_text
+from sfdeclare.servicefabric.backup_schedule import policy_impact
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,6 +58,13 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_OK
     out.write(f"  policy: {_decider(answer.policy, 'policy')}\n")
     out.write(f"  suspension: {_decider(answer.suspension, 'suspended')}\n")
+    now = backups_of(answer.now, live.policies)
+    after = backups_of(answer.after, policies_after(planned.plan.changes, live))
+    out.write(f"  backups per partition now:   {now}\n")
+    out.write(f"  backups per partition after: {after}{'' if after != now else '  (unchanged)'}\n")
+    app = planned.plan.impact.application(answer.ref.application) if planned.plan.impact else None
+    if app is not None:
+        out.write(f"  in {impact.application_line(app)}\n")
     return EXIT_OK
 
 
@@ -70,6 +83,21 @@ def _ineligible(answer: Explanation) -> str:
         level = (mapped.policy_from or "?").lower()
         text += f" (policy {mapped.policy}, mapped at its {level}, does not apply to it)"
     return text
+
+
+def backups_of(setting: Effective, bodies: Mapping[str, Mapping[str, Any]]) -> str:
+    """What one partition with ``setting`` takes and keeps, in words."""
+    if setting.policy is None:
+        return "none (no backup policy)"
+    if setting.suspended:
+        return "none (suspended)"
+    body = bodies.get(setting.policy)
+    if body is None:
+        return f"unknown (policy {setting.policy} could not be read)"
+    try:
+        return impact.policy_text(policy_impact(body))
+    except (ValueError, TypeError, KeyError):
+        return f"unknown (policy {setting.policy} is not one the server would hold)"
 
 
 def _decider(decider: Decider, what: str) -> str:

@@ -166,20 +166,22 @@ class _Walk:
         changed = {c.target.name for c in changes if isinstance(c.target, PolicyRef)}
         self.used_before: set[str] = set(changed)
         self.used_after: set[str] = set(changed)
-        self.explicit: dict[
-            str, set[str]
-        ] = {}  # service -> partitions with a mapping or suspension of their own
+        self._prices: dict[tuple[Effective, Effective], tuple[Totals, Totals] | None] = {}
+        # service -> partitions with a mapping or suspension of their own
+        self.explicit: dict[str, set[str]] = {}
         for ref in (*live.mappings, *self.after_mappings, *live.suspensions, *self.after_suspensions):
             if ref.partition is not None and ref.service is not None:
                 self.explicit.setdefault(ref.service, set()).add(ref.partition)
 
     def prices(self, before: Effective, after: Effective) -> tuple[Totals, Totals] | None:
-        """The two prices of one partition, or None when its backups do not change."""
-        old = priced(before, self.before_policies.get(before.policy or ""))
-        new = priced(after, self.after_policies.get(after.policy or ""))
-        if before == after and old == new:
-            return None
-        return old, new
+        """The two prices of one partition, or None when its backups do not change (memoised: a plan has few
+        distinct pairs of settings and many partitions)."""
+        key = (before, after)
+        if key not in self._prices:
+            old = priced(before, self.before_policies.get(before.policy or ""))
+            new = priced(after, self.after_policies.get(after.policy or ""))
+            self._prices[key] = None if before == after and old == new else (old, new)
+        return self._prices[key]
 
     def note(self, before: Effective, after: Effective) -> None:
         """Remember the policies a changed partition uses, to report their per-partition figures."""
@@ -244,6 +246,8 @@ def plan_impact(
     how many partitions they have (see :func:`services_to_count`); a changed service in neither is counted in
     ``unknown_services``.
     """
+    if not changes:
+        return PlanImpact({}, {}, (), Totals(), Totals())
     counts = partition_counts or {}
     walk = _Walk(changes, live)
     apps: list[ApplicationImpact] = []
@@ -252,7 +256,7 @@ def plan_impact(
         app = live.applications.get(name)
         if app is None:
             continue
-        before_total = after_total = Totals()
+        groups: dict[tuple[Effective, Effective], int] = {}  # partitions by their (before, after) settings
         gaining = losing = unknown = 0
         for svc_name, svc_before, svc_after in walk.services(app):
             if _is_backing_up(svc_after) and not _is_backing_up(svc_before):
@@ -261,16 +265,20 @@ def plan_impact(
                 losing += 1
             uncounted = False
             for pair, count in _partition_groups(walk, app, svc_name, svc_before, svc_after, counts):
-                prices = walk.prices(*pair)
-                if prices is None:
+                if walk.prices(*pair) is None:
                     continue
                 walk.note(*pair)
                 if count is None:
                     uncounted = True
                     continue
-                before_total = before_total.plus(_times(prices[0], count))
-                after_total = after_total.plus(_times(prices[1], count))
+                groups[pair] = groups.get(pair, 0) + count
             unknown += uncounted
+        before_total = after_total = Totals()
+        for pair, count in groups.items():
+            prices = walk.prices(*pair)
+            assert prices is not None
+            before_total = before_total.plus(_times(prices[0], count))
+            after_total = after_total.plus(_times(prices[1], count))
         if before_total == after_total == Totals() and not (gaining or losing or unknown):
             continue
         apps.append(ApplicationImpact(name, before_total, after_total, gaining, losing, unknown))
