@@ -222,6 +222,10 @@ def test_the_action_plans_applies_and_checks_drift_passing_exit_codes_through(ru
     assert markdown.startswith("### sfdeclare plan") and plan.outputs["markdown"] == markdown.rstrip("\n")
     assert "### sfdeclare plan" in Path(runner["env"]["GITHUB_STEP_SUMMARY"]).read_text()
     assert "exit 2: changes to review" in plan.log
+    # the whole plan as text, from the plan file, for the artifact
+    plan_text = Path(plan.outputs["plan-text-file"]).read_text()
+    assert plan_text.startswith("Actions are marked:") and "Impact on backups" in plan_text
+    assert f"argv:show {plan_file}" in _records(runner)
     assert "comment" not in " ".join(plan.ran)  # comment: false by default
     strict = _run(runner, command="plan", endpoint=endpoint, fail_on_changes="true")
     assert strict.returncode == 2 and strict.outputs["exit-code"] == "2"

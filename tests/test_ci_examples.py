@@ -161,13 +161,15 @@ def _action_steps(jobs: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
 def test_every_sfdeclare_command_in_the_azure_recipe_parses() -> None:
     scripts = _scripts(_azure()["stages"], ("script", "bash"))
     commands = [argv for script in scripts for argv in sfdeclare_commands(script)]
-    assert {argv[0] for argv in commands} == {"validate", "plan", "apply", "drift", "status"}
+    assert {argv[0] for argv in commands} == {"validate", "plan", "show", "apply", "drift", "status"}
     problems = [(argv, parse_error(argv)) for argv in commands]
     assert [p for p in problems if p[1] is not None] == []
     plans = [a for a in commands if a[0] == "plan"]
     applies = [a for a in commands if a[0] == "apply"]
     assert plans and all("--detailed-exitcode" in a and "--out" in a for a in plans)
     assert applies and all("--plan" in a and a[a.index("--report-format") + 1] == "junit" for a in applies)
+    shows = [a for a in commands if a[0] == "show"]  # the whole plan as text, next to the plan file
+    assert shows and all(a[1].endswith("/plan.json") for a in shows)
 
 
 def test_the_github_recipe_runs_every_command_through_the_one_pinned_action() -> None:
@@ -251,6 +253,7 @@ def test_github_recipe_has_the_sticky_comment_artifact_junit_and_drift_issue() -
     upload = next(s for s in plan_steps if "upload-artifact" in s.get("uses", ""))
     assert upload["with"]["path"].splitlines() == [
         "${{ steps.plan.outputs.plan-file }}",
+        "${{ steps.plan.outputs.plan-text-file }}",
         "${{ steps.plan.outputs.markdown-file }}",
     ]
     apply_steps = jobs["apply"]["steps"]
