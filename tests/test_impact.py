@@ -4,20 +4,25 @@ simulation of Service Fabric's retention rule (6.4 RetentionManager) over simula
 from __future__ import annotations
 
 import bisect
+import json
 import random
 from dataclasses import replace
 from fractions import Fraction
 from typing import Any
 
+import jsonschema
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sfdeclare.engine.impact import plan_impact, services_to_count
+from sfdeclare import schemas
+from sfdeclare.engine import planfile
+from sfdeclare.engine.impact import impact_json, plan_impact, services_to_count
 from sfdeclare.engine.planner import plan
 from sfdeclare.model.addresses import EntityRef
 from sfdeclare.model.declaration import ApplicationDecl, Declaration, LevelSettings, PolicyDecl, ServiceDecl
 from sfdeclare.model.live import LiveApplication, LivePartition, LiveService, LiveState
+from sfdeclare.render import impact as render_impact
 from sfdeclare.servicefabric.backup_schedule import policy_impact
 
 APP = "fabric:/Shop"
@@ -398,3 +403,34 @@ def test_restore_points_match_a_simulation_of_the_retention_rule(
     counts = simulate(times, incremental, retention, minimum, timer)
     steady = [c for at, c in zip(timer, counts, strict=True) if at >= warm]
     assert all(fewest <= c <= most for c in steady)
+
+
+# --- the plan file's "impact" -----------------------------------------------------------------------------------
+
+
+def test_impact_round_trips_through_the_plan_file_and_its_schema() -> None:
+    forever = policy(every("PT1H"), 3)
+    weekly = policy(timed("Weekly", ["02:00", "14:00"], ["Monday", "Friday", "Sunday"]), 2, "P7D")
+    live = live_state(topology(partitions_read=True), {EntityRef(APP): "Daily"})
+    d = declaration("Weekly", {"Daily": DAILY, "Weekly": weekly, "Forever": forever})
+    p = plan(d, live)
+    document = planfile.to_json(p, "summary")
+    jsonschema.Draft202012Validator(schemas.load("plan")).validate(document)
+    impact = document["impact"]
+    assert impact["policies"]["after"]["Weekly"] == {
+        "schedule": "weekly, 2 run times on 3 days: 0.86 a day on average",
+        "backups_per_day": 0.86,
+        "full_per_day": 0.29,
+        "incremental_per_day": 0.57,
+        "restore_points": {"fewest": 7, "most": 9},
+    }
+    assert impact["policies"]["before"]["Daily"]["restore_points"] == {"fewest": 8, "most": 8}
+    again = planfile.load(json.dumps(document))
+    assert again.impact is not None and p.impact is not None
+    # what every view reads back is what it showed when the plan was made
+    assert render_impact.text_lines(again.impact) == render_impact.text_lines(p.impact)
+    assert impact_json(again.impact) == impact
+    # version 2 requires it (null when not computed), version 1 did not have it
+    without = {k: v for k, v in document.items() if k != "impact"}
+    assert list(jsonschema.Draft202012Validator(schemas.load("plan")).iter_errors(without))
+    jsonschema.Draft202012Validator(schemas.load("plan")).validate({**without, "format_version": 1})
