@@ -251,3 +251,16 @@ def test_names_reasons_and_messages_cannot_break_the_markdown(name: str) -> None
     full = well_formed(render_plan(plan, limit=None))
     assert f"<code>{html.escape(f'service[{svc}]', quote=False)}</code>" in full.html
     assert "about " in full.html and "tick" in full.html
+
+
+def test_an_effective_change_no_action_names_gets_its_application_block() -> None:
+    plan = _plan(apps=1, services=1)
+    stray = EffectiveChange("service[fabric:/Other/S]", Effective("Old", "Service"), Effective())
+    text = render_plan(replace(plan, effective_changes=(*plan.effective_changes, stray)))
+    well_formed(text)
+    block = text[text.index("<details><summary><code>fabric:/Other</code> (0 actions)</summary>") :]
+    assert "`service[fabric:/Other/S]` | Old (from service) | no backup |" in block
+    policies = text[
+        text.index("<details><summary>policies") : text.index("<code>fabric:/Application0000</code>")
+    ]
+    assert "fabric:/Other" not in policies

@@ -174,6 +174,12 @@ def _effective_owner(e: EffectiveChange, applications: frozenset[str]) -> str | 
     return _owner(inner, applications)
 
 
+def _first_segment(e: EffectiveChange) -> str:
+    """The application of an effective change no action or impact names: its first name segment."""
+    inner = e.address[e.address.index("[") + 1 : -1] if "[" in e.address else e.address
+    return "fabric:/" + inner.removeprefix("fabric:/").split("/", 1)[0]
+
+
 _PATH_APP = re.compile(r"^\$\.applications(?:\.([^.\[]+)|\['((?:[^'\\]|\\.)*)'\])")
 
 
@@ -276,11 +282,12 @@ def _render(plan: Plan, limit: int | None) -> str:
         by_app.setdefault(c.application or POLICIES, []).append(c)
     effective: dict[str, list[EffectiveChange]] = {}
     for e in plan.effective_changes:
-        owner = _effective_owner(e, known)
-        effective.setdefault(owner or POLICIES, []).append(e)
+        owner = _effective_owner(e, known) or _first_segment(e)
+        effective.setdefault(owner, []).append(e)
+    applications = sorted({*applications, *effective})
     impacts = {a.application: a for a in plan.impact.applications} if plan.impact else {}
     blocks: list[str] = []
-    for name in ([POLICIES] if POLICIES in by_app or POLICIES in effective else []) + applications:
+    for name in ([POLICIES] if POLICIES in by_app else []) + applications:
         blocks += _application_block(
             name,
             by_app.get(name, []),
