@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from sfdeclare import schemas
 from sfdeclare.engine import planfile
 from sfdeclare.engine.impact import impact_json, plan_impact, services_to_count
-from sfdeclare.engine.planner import plan
+from sfdeclare.engine.planner import PlanOptions, plan
 from sfdeclare.model.addresses import EntityRef
 from sfdeclare.model.declaration import ApplicationDecl, Declaration, LevelSettings, PolicyDecl, ServiceDecl
 from sfdeclare.model.live import LiveApplication, LivePartition, LiveService, LiveState
@@ -256,6 +256,14 @@ def test_unknown_partition_counts_are_reported_not_guessed() -> None:
     live = live_state(topology(partitions_read=False, services=3), {EntityRef(APP): "Daily"})
     p = plan(declaration("Hourly", {"Daily": DAILY, "Hourly": HOURLY}), live)
     assert services_to_count(p.changes, live) == (f"{APP}/S0", f"{APP}/S1", f"{APP}/S2")
+    # the commands total it once, with the partitions counted: the planner then leaves it out
+    assert p.impact is not None and p.impact.unknown_services == 3
+    assert (
+        plan(
+            declaration("Hourly", {"Daily": DAILY, "Hourly": HOURLY}), live, PlanOptions(impact=False)
+        ).impact
+        is None
+    )
     impact = plan_impact(p.changes, live, {f"{APP}/S0": 5})
     assert impact.unknown_services == 2
     assert (impact.before.backups_per_day, impact.after.backups_per_day) == (5, 120)

@@ -169,6 +169,7 @@ def _fresh_plan(
         targets=tuple(targets),
         replace=tuple(replace_addresses),
         exclude=tuple(exclude),
+        impact=False,  # totalled below when counted, with the partitions it needs counted
     )
     if judge:
         guarded = read_for_guardrails(client, declaration, live, scope, parallelism)

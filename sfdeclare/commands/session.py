@@ -279,6 +279,7 @@ def plan_paths(
             also_read=tuple(also_read),
             replace=tuple(replace_addresses),
             exclude=tuple(exclude),
+            impact=False,  # totalled below, with the partitions it needs counted
         )
         if guarded is None:  # explain answers "why" even where a guardrail would stop the plan
             made = plan(resolve_values(declaration, env), live, options)
@@ -289,10 +290,9 @@ def plan_paths(
 
 
 def with_counted_impact(client: Client, planned: Plan, live: LiveState, parallelism: int) -> Plan:
-    """``planned`` with its impact totalled over every partition it changes: the partitions of changed services
-    the read did not list are counted (one GetPartitions per such service, and only those)."""
+    """``planned`` (made with ``PlanOptions(impact=False)``) with its impact totalled over every partition it
+    changes: the partitions of changed services the read did not list are counted (one GetPartitions per such
+    service, and only those)."""
     services = services_to_count(planned.changes, live)
-    if not services:
-        return planned
-    counts = count_partitions(client, services, parallelism)
+    counts = count_partitions(client, services, parallelism) if services else {}
     return replace(planned, impact=plan_impact(planned.changes, live, counts))

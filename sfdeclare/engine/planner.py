@@ -50,6 +50,9 @@ class PlanOptions:
     also_read: tuple[str, ...] = ()  # addresses the run names besides targets (explain's): read, not filtered
     replace: tuple[str, ...] = ()  # addresses of declared policies / mappings to re-send unchanged
     exclude: tuple[str, ...] = ()  # addresses whose changes (and what waits for them) are left out
+    # The plan's impact (engine/impact.py) over the partitions ``live`` holds; off when the caller totals it
+    # itself with counted partitions, or does not need it (apply's convergence check).
+    impact: bool = True
 
 
 def _where(loc: Location | None) -> str:
@@ -149,7 +152,7 @@ class _Planner:
             refresh_secrets=self.options.refresh_secrets,
             partitions_changed=partitions_changed,
             services_changed=services_changed,
-            impact=plan_impact(in_order, self.live),
+            impact=plan_impact(in_order, self.live) if self.options.impact else None,
         )
 
     def plan_replacements(self) -> None:
