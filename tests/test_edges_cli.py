@@ -373,6 +373,8 @@ def test_explain_answers_for_an_undeclared_application_that_exists(cluster: dict
         "  policy: inherited from application[fabric:/Other], set on the cluster at application[fabric:/Other], "
         "not by the configuration",
         "  suspension: set on the cluster at service[fabric:/Other/Store], not by the configuration",
+        "  backups per partition now:   none (suspended)",
+        "  backups per partition after: none (suspended)  (unchanged)",
     ]
     assert "does not exist" not in run.all
 
