@@ -381,7 +381,7 @@ class FakeGitHub(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def github_api(runner: dict[str, Any], tmp_path: Path) -> Iterator[type[FakeGitHub]]:
-    handler = type("Handler", (FakeGitHub,), {"comments": [], "requests": []})
+    handler: type[FakeGitHub] = type("Handler", (FakeGitHub,), {"comments": [], "requests": []})
     handler.comments.extend(
         {"id": i, "body": "a human quoting <!-- sfdeclare-plan -->", "user": {"type": "User"}}
         for i in range(150)

@@ -90,9 +90,8 @@ def test_json_report_validates_and_junit_has_a_case_per_action() -> None:
     suite = ET.fromstring(report.render_junit(ApplyReport(plan, result, converged=True)))[0]
     cases = suite.findall("testcase")
     assert len(cases) == 4 and suite.get("failures") == "1" and suite.get("skipped") == "1"
-    assert cases[0].find("failure") is not None and "E_INVALIDARG" in cases[0].find("failure").get(
-        "message", ""
-    )
+    failure = cases[0].find("failure")
+    assert failure is not None and "E_INVALIDARG" in failure.get("message", "")
 
 
 def test_progress_is_one_live_line_on_a_terminal_and_a_line_per_action_elsewhere() -> None:

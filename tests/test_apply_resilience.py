@@ -55,7 +55,7 @@ def config(extra_policy: dict[str, object] | None = None) -> dict[str, object]:
             "policy": "Daily",
             "services": {"Store": {"policy": "Hourly", "suspended": a % 3 == 0}},
         }
-    policies = {"Daily": policy("P1D"), "Hourly": policy("PT1H")}
+    policies: dict[str, object] = {"Daily": policy("P1D"), "Hourly": policy("PT1H")}
     if extra_policy:
         policies.update(extra_policy)
     return {"version": 1, "policies": policies, "applications": apps}

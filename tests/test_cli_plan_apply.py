@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -103,15 +104,13 @@ def cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 
 def sfd(*args: str, stdin: str = "") -> Run:
     out, err = io.StringIO(), io.StringIO()
-    import sfdeclare.commands.apply as apply_module
-
     stream = io.StringIO(stdin)
-    original = apply_module.sys.stdin
-    apply_module.sys.stdin = stream
+    original = sys.stdin
+    sys.stdin = stream  # the apply command reads its confirmation from sys.stdin
     try:
         code = main(list(args), out=out, err=err)
     finally:
-        apply_module.sys.stdin = original
+        sys.stdin = original
     run = Run(code, out.getvalue(), err.getvalue())
     assert CANARY not in run.all and "CANARY" not in run.all
     assert "Traceback" not in run.all

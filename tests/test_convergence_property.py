@@ -60,7 +60,7 @@ class Scenario:
 
 
 CHOICES: list[tuple[str, ...]] = [(), ("enable",), ("suspend",), ("enable", "suspend")]
-level = st.fixed_dictionaries(
+level: st.SearchStrategy[dict[str, Any]] = st.fixed_dictionaries(
     {},
     optional={"policy": st.sampled_from(POLICIES), "suspended": st.booleans()},
 )
@@ -91,7 +91,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
                     parts.append({"index": p, **draw(level)})
             if parts:
                 decl["partitions"] = parts
-            if decl and draw(st.booleans()):
+            if decl and bool(draw(st.booleans())):
                 config_services[f"Svc{s}"] = decl
             for action in draw(st.sampled_from(CHOICES)):
                 before.append((action, EntityRef(app, name), draw(st.sampled_from(POLICIES))))

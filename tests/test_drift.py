@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import jsonschema
@@ -147,9 +148,9 @@ def test_missing_and_unmanaged_policies() -> None:
     report = drift(declaration, _live(policies={"p": LIVE_BODY, "extra": LIVE_BODY}))
     assert _classes(report) == {("missing", "policy", "policy[q]"), ("unmanaged", "policy", "policy[extra]")}
     unmanaged = next(i for i in report.items if i.drift_class == "unmanaged")
-    assert "ConnectionString" not in unmanaged.live["Storage"]
+    assert isinstance(unmanaged.live, Mapping) and "ConnectionString" not in unmanaged.live["Storage"]
     missing = next(i for i in report.items if i.drift_class == "missing")
-    assert "ConnectionString" not in missing.declared["Storage"]
+    assert isinstance(missing.declared, Mapping) and "ConnectionString" not in missing.declared["Storage"]
 
 
 def test_a_referenced_policy_that_exists_live_is_not_unmanaged_and_one_that_does_not_is_missing() -> None:

@@ -9,6 +9,7 @@ import io
 import json
 import re
 import tracemalloc
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -52,7 +53,7 @@ CLIENT_FAULTS = {
 
 
 @pytest.fixture()
-def emulator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fast_retries: None) -> EmulatorServer:
+def emulator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fast_retries: None) -> Iterator[EmulatorServer]:
     (tmp_path / "topology.yaml").write_text(TOPOLOGY)
     init_state(str(tmp_path / "state"), str(tmp_path / "topology.yaml"))
     (tmp_path / "sfdeclare.yaml").write_text(CONFIG)

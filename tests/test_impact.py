@@ -220,7 +220,11 @@ def test_partitions_read_by_the_plan_are_counted_one_by_one() -> None:
     assert services_to_count(p.changes, live) == ()
     impact = plan_impact(p.changes, live)
     before, after = impact.before, impact.after
-    assert (before.partitions, before.backups_per_day, after.backups_per_day) == (4, 4, 96)
+    assert (before.partitions, before.backups_per_day, after.backups_per_day) == (
+        4,
+        Fraction(4),
+        Fraction(96),
+    )
 
 
 def test_partitions_whose_backups_do_not_change_are_neither_counted_nor_read() -> None:
@@ -234,7 +238,11 @@ def test_partitions_whose_backups_do_not_change_are_neither_counted_nor_read() -
     assert services_to_count(p.changes, live) == (f"{APP}/S0",)
     impact = plan_impact(p.changes, live, {f"{APP}/S0": 10})
     before, after = impact.before, impact.after
-    assert (before.partitions, before.backups_per_day, after.backups_per_day) == (10, 10, 240)
+    assert (before.partitions, before.backups_per_day, after.backups_per_day) == (
+        10,
+        Fraction(10),
+        Fraction(240),
+    )
     assert impact.unknown_services == 0
 
 
@@ -249,7 +257,11 @@ def test_a_partition_override_keeps_its_own_policy() -> None:
     assert impact.after.backups_per_day == 96
     # without that action the override stays daily: only the three other partitions change
     kept = plan_impact(tuple(c for c in p.changes if "p0-0" not in c.address), live)
-    assert (kept.before.partitions, kept.before.backups_per_day, kept.after.backups_per_day) == (3, 3, 72)
+    assert (kept.before.partitions, kept.before.backups_per_day, kept.after.backups_per_day) == (
+        3,
+        Fraction(3),
+        Fraction(72),
+    )
 
 
 def test_unknown_partition_counts_are_reported_not_guessed() -> None:
@@ -266,7 +278,7 @@ def test_unknown_partition_counts_are_reported_not_guessed() -> None:
     )
     impact = plan_impact(p.changes, live, {f"{APP}/S0": 5})
     assert impact.unknown_services == 2
-    assert (impact.before.backups_per_day, impact.after.backups_per_day) == (5, 120)
+    assert (impact.before.backups_per_day, impact.after.backups_per_day) == (Fraction(5), Fraction(120))
 
 
 def test_a_policy_update_reprices_every_partition_under_it() -> None:
@@ -276,8 +288,8 @@ def test_a_policy_update_reprices_every_partition_under_it() -> None:
     assert [c.action.value for c in p.changes] == ["update_policy"]
     assert p.effective_changes == ()
     impact = plan_impact(p.changes, live)
-    assert (impact.before.backups_per_day, impact.after.backups_per_day) == (4, 8)
-    assert (impact.before.full_per_day, impact.after.full_per_day) == (4, 4)
+    assert (impact.before.backups_per_day, impact.after.backups_per_day) == (Fraction(4), Fraction(8))
+    assert (impact.before.full_per_day, impact.after.full_per_day) == (Fraction(4), Fraction(4))
     (app,) = impact.applications
     assert app.after.partitions == 4 and (app.services_gaining, app.services_losing) == (0, 0)
 
@@ -293,14 +305,18 @@ def test_enabling_and_disabling_count_services_gaining_and_losing_backup() -> No
     p = plan(declaration(None, {"Hourly": HOURLY}), live)
     (app,) = plan_impact(p.changes, live).applications
     assert (app.services_gaining, app.services_losing) == (0, 2)
-    assert (app.before.backups_per_day, app.after.backups_per_day) == (96, 0)
+    assert (app.before.backups_per_day, app.after.backups_per_day) == (Fraction(96), Fraction(0))
 
 
 def test_suspended_partitions_take_no_backups() -> None:
     live = live_state(topology(partitions_read=True), {EntityRef(APP): "Hourly"})
     p = plan(declaration("Hourly", {"Hourly": HOURLY}, suspended=True), live)
     impact = plan_impact(p.changes, live)
-    assert (impact.after.backups_per_day, impact.after.suspended, impact.after.protected) == (0, 4, 0)
+    assert (impact.after.backups_per_day, impact.after.suspended, impact.after.protected) == (
+        Fraction(0),
+        4,
+        0,
+    )
     assert impact.after.restore_points == (0, 0)
     (app,) = impact.applications
     assert app.services_losing == 2 and app.after.partitions == 4

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -488,7 +489,9 @@ def test_run_times_written_as_clock_times_are_sent_as_full_utc_date_times() -> N
     request = p.changes[0].request
     assert request.body is not None
     assert request.body["Schedule"]["RunTimes"] == ["0001-01-01T04:00:00Z", "0001-01-01T21:30:00Z"]
-    assert p.changes[0].after["Schedule"]["RunTimes"] == ["04:00", "2024-01-01T23:30:00+02:00"]
+    after = p.changes[0].after
+    assert isinstance(after, Mapping)
+    assert after["Schedule"]["RunTimes"] == ["04:00", "2024-01-01T23:30:00+02:00"]
 
 
 def test_partition_ids_may_be_written_with_braces_and_in_any_case() -> None:

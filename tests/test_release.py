@@ -70,9 +70,11 @@ def test_build_gives_a_wheel_and_an_sdist_whose_metadata_render(dist: Path) -> N
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert metadata["License-Expression"] == "MIT" and f"{info}/licenses/LICENSE" in files
     assert metadata["Description-Content-Type"] == "text/markdown"
-    assert metadata.get_payload().strip() == (ROOT / "README.md").read_text(encoding="utf-8").strip()
-    assert set(metadata.get_all("Classifier")) == set(project["classifiers"])
-    urls = {u.split(",", 1)[0]: u.split(",", 1)[1].strip() for u in metadata.get_all("Project-URL")}
+    payload = metadata.get_payload()
+    assert isinstance(payload, str)
+    assert payload.strip() == (ROOT / "README.md").read_text(encoding="utf-8").strip()
+    assert set(metadata.get_all("Classifier") or ()) == set(project["classifiers"])
+    urls = {u.split(",", 1)[0]: u.split(",", 1)[1].strip() for u in metadata.get_all("Project-URL") or ()}
     assert urls == project["urls"]
     assert "sfdeclare = sfdeclare.cli:run" in entry_points
     assert {"sfdeclare/py.typed", "sfdeclare/__main__.py"} <= files

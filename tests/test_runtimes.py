@@ -115,15 +115,16 @@ def test_the_api_version_is_derived_from_the_runtime() -> None:
         runtimes.parse("ten")
 
 
-BODY = {
+STORAGE = {
+    "StorageKind": "ManagedIdentityAzureBlobStore",
+    "ManagedIdentityType": "VMSS",
+    "BlobServiceUri": "https://demo.blob.core.windows.net",
+    "ContainerName": "backups",
+}
+BODY: dict[str, object] = {
     "MaxIncrementalBackups": 3,
     "Schedule": {"ScheduleKind": "FrequencyBased", "Interval": "PT1H"},
-    "Storage": {
-        "StorageKind": "ManagedIdentityAzureBlobStore",
-        "ManagedIdentityType": "VMSS",
-        "BlobServiceUri": "https://demo.blob.core.windows.net",
-        "ContainerName": "backups",
-    },
+    "Storage": STORAGE,
     "RetentionPolicy": {"RetentionPolicyType": "Basic", "RetentionDuration": "P30D"},
 }
 
@@ -152,7 +153,7 @@ def test_a_modelled_field_left_out_means_the_servers_default() -> None:
     live = {
         **BODY,
         "QuickRecovery": "FromPrimary",
-        "Storage": {**BODY["Storage"], "ManagedIdentityClientId": "c1"},
+        "Storage": {**STORAGE, "ManagedIdentityClientId": "c1"},
     }
     changes = {c.path: (c.before, c.after) for c in field_changes(live, BODY)}
     assert changes == {
@@ -164,7 +165,7 @@ def test_a_modelled_field_left_out_means_the_servers_default() -> None:
 LIVE_EXTRA = {
     **BODY,
     "BackupValidation": "Enabled",
-    "Storage": {**BODY["Storage"], "ManagedIdentityClientId": None, "SasExpiry": "P7D"},
+    "Storage": {**STORAGE, "ManagedIdentityClientId": None, "SasExpiry": "P7D"},
 }
 
 
@@ -213,7 +214,7 @@ def test_kept_fields_alone_plan_nothing() -> None:
 
 
 def test_a_masked_unmodelled_field_blocks_the_update_until_declared() -> None:
-    live = {**BODY, "Storage": {**BODY["Storage"], "SasToken": "****"}}
+    live = {**BODY, "Storage": {**STORAGE, "SasToken": "****"}}
     changed = {**BODY, "MaxIncrementalBackups": 5}
     assert masked_kept(live, changed) == ("Storage.SasToken",)
     with pytest.raises(PlanError) as caught:

@@ -150,7 +150,7 @@ def test_validate_checks_a_named_runtime_and_otherwise_defers_to_plan(folder: Pa
         folder,
         {
             "cluster": {"runtime": "9.1.2000.9590"},
-            "policies": {"Identity": {**MODERN["policies"]["Identity"], "QuickRecovery": "Disabled"}},  # type: ignore[dict-item]
+            "policies": {"Identity": {**MODERN["policies"]["Identity"], "QuickRecovery": "Disabled"}},
         },
         "client-id.yaml",
     )
@@ -170,7 +170,7 @@ def _stats(url: str) -> dict[str, Any]:
 def test_detection_costs_one_request_per_run(folder: Path) -> None:
     config = write(
         folder, {"policies": {"Keyed": {**MODERN["policies"]["Keyed"], "RetentionPolicy": RETENTION}}}
-    )  # type: ignore[dict-item]
+    )
     named = write(
         folder, {"cluster": {"runtime": "10.1"}, **yaml.safe_load(Path(config).read_text())}, "n.yaml"
     )
@@ -195,7 +195,7 @@ def test_detection_costs_one_request_per_run(folder: Path) -> None:
 def test_an_upgrade_between_plan_and_apply_makes_the_plan_stale(folder: Path) -> None:
     config = write(
         folder, {"policies": {"Keyed": {**MODERN["policies"]["Keyed"], "RetentionPolicy": RETENTION}}}
-    )  # type: ignore[dict-item]
+    )
     state = init(folder, "10.1")
     plan_file = str(folder / "plan.json")
     code, _, err = cli("plan", config, "--endpoint", f"emulator:{state}", "--out", plan_file)
@@ -218,7 +218,7 @@ def _query(plan_file: str, action: str) -> dict[str, str]:
 
 
 def test_validate_connection_is_sent_where_the_runtime_checks_storage(folder: Path) -> None:
-    body = {**MODERN["policies"]["Keyed"], "RetentionPolicy": RETENTION}  # type: ignore[dict-item]
+    body = {**MODERN["policies"]["Keyed"], "RetentionPolicy": RETENTION}
     config = write(folder, {"policies": {"Keyed": body}})
     off = write(folder, {"cluster": {"validate_storage": False}, "policies": {"Keyed": body}}, "off.yaml")
     plan_file = str(folder / "plan.json")

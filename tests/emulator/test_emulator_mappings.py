@@ -79,7 +79,8 @@ def test_rule16_application_enable_has_no_kind_check(p1: Api) -> None:
 
 
 def test_rule16_enable_body_validation(p1: Api) -> None:
-    for body in ({}, {"BackupPolicyName": ""}, {"BackupPolicyName": 3}, []):
+    bodies: tuple[Any, ...] = ({}, {"BackupPolicyName": ""}, {"BackupPolicyName": 3}, [])
+    for body in bodies:
         response = p1.post(f"/{SVC}/$/EnableBackup", body)
         assert (response.status_code, error_code(response)) == (400, "E_INVALIDARG")
         assert "BackupPolicyName" in response.json()["Error"]["Message"]

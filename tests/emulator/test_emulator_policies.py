@@ -158,7 +158,8 @@ def test_rule06_max_incremental_backups_required(api: Api) -> None:
     ],
 )
 def test_rule07_discriminators(api: Api, field: str, value: dict[str, Any]) -> None:
-    response = api.post(CREATE, policy(**{field: value}))
+    overrides: dict[str, Any] = {field: value}
+    response = api.post(CREATE, policy(**overrides))
     assert (response.status_code, error_code(response)) == (400, "E_INVALIDARG")
 
 

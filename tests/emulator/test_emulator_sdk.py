@@ -155,8 +155,8 @@ def test_every_level(client: Any) -> None:
 
     entities = client.get_all_entities_backed_up_by_policy("p1", max_results=2)
     more = client.get_all_entities_backed_up_by_policy("p1", continuation_token=entities.continuation_token)
-    kinds = [e.entity_kind for e in entities.items + more.items]
-    assert kinds == ["Application", "Partition", "Service"]
+    entity_kinds = [e.entity_kind for e in entities.items + more.items]
+    assert entity_kinds == ["Application", "Partition", "Service"]
 
     client.resume_partition_backup(CALC_PARTITIONS[1])
     client.resume_service_backup("CalcApp~CalcService")

@@ -300,7 +300,11 @@ def test_https(state_path: str, tls_files: dict[str, str], ca: trustme.CA) -> No
 
 
 def test_client_certificate_required(state_path: str, tls_files: dict[str, str], ca: trustme.CA) -> None:
-    options = {"tls_cert": tls_files["cert"], "tls_key": tls_files["key"], "client_ca": tls_files["ca"]}
+    options: dict[str, Any] = {
+        "tls_cert": tls_files["cert"],
+        "tls_key": tls_files["key"],
+        "client_ca": tls_files["ca"],
+    }
     with EmulatorServer(state_path, **options) as server:
         anonymous = http_client(server.url, verify=client_context(ca, False))
         with anonymous, pytest.raises(httpx.TransportError):

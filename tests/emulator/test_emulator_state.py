@@ -100,7 +100,7 @@ def test_parallel_writers_over_http_and_in_process_lose_nothing(state_path: str)
         local_clients = [
             Api(httpx.Client(transport=transport, base_url="http://emulator", verify=NO_CA)) for _ in range(4)
         ]
-        writers = [c.create for c in http_clients + local_clients]
+        writers: list[Callable[[str], httpx.Response]] = [c.create for c in http_clients + local_clients]
         statuses = run_writers(writers, 25)
         assert statuses == [201] * 200
         assert len(policy_names(http_clients[0])) == 200
@@ -120,6 +120,7 @@ def start_serve_process(state: str, *extra: str) -> tuple[subprocess.Popen[str],
     )
     assert process.stdout is not None
     line = process.stdout.readline()
+    assert process.stderr is not None
     assert line.startswith("sfdeclare emulator listening on http"), line + process.stderr.read()
     return process, line.rsplit(" ", 1)[1].strip()
 
