@@ -96,7 +96,7 @@ EXPECTED: dict[str, list[str]] = {
         "interval-truncated.yaml:21:56: error: Interval must be an ISO-8601 duration such as PT30M, PT1H, P1D or P1DT12H, not the string '1 hour' ($.policies.NotADuration.Schedule.Interval)",
     ],
     "literal-secret.yaml": [
-        "literal-secret.yaml:8:7: error: ConnectionString is a secret: write a ${env:NAME} or ${file:PATH} reference, never the value in the file ($.policies.Blob.Storage.ConnectionString)",
+        "literal-secret.yaml:8:7: error: Storage.ConnectionString is a secret: write a ${env:NAME} or ${file:PATH} reference, never the value in the file ($.policies.Blob.Storage.ConnectionString)",
     ],
     "max-incremental-backups.yaml": [
         "max-incremental-backups.yaml:4:28: error: MaxIncrementalBackups must be a whole number from 0 to 255, not the number 256 ($.policies.TooMany.MaxIncrementalBackups)",
@@ -130,7 +130,7 @@ EXPECTED: dict[str, list[str]] = {
         "partition-selectors.yaml:14:13: error: partition name=east is declared twice in this service: here and at partition-selectors.yaml:12 ($.applications.CalcApp.services.CalcService.partitions[4])",
     ],
     "retention-on-preview.yaml": [
-        "retention-on-preview.yaml:5:3: error: policy Daily has a RetentionPolicy, which api_version 6.2-preview (Service Fabric 6.2/6.3) does not support: remove it or use api_version 6.4 ($.policies.Daily)",
+        "retention-on-preview.yaml:5:3: error: policy Daily: RetentionPolicy is not supported by api_version 6.2-preview (Service Fabric 6.2/6.3): remove it or use api_version 6.4 ($.policies.Daily)",
     ],
     "retention-truncated.yaml": [
         "retention-truncated.yaml:9:26: error: RetentionDuration P1DT30M would be stored as P1D by the server (whole hours); write P1D ($.policies.WithMinutes.RetentionPolicy.RetentionDuration)",

@@ -394,7 +394,7 @@ def test_a_literal_secret_is_refused() -> None:
     with pytest.raises(PlanError) as info:
         plan(decl(settings("Daily"), policies={"Daily": b}), live({EntityRef(APP): "Daily"}))
     assert "AccountKey=abc" not in str(info.value)
-    assert "must be a ${env:NAME}" in str(info.value)
+    assert "Storage.ConnectionString is a secret: write a ${env:NAME}" in str(info.value)
 
 
 def test_changing_the_application_policy_enables_in_place() -> None:

@@ -15,6 +15,7 @@ from sfdeclare.errors import Diagnostic
 from sfdeclare.model import references
 from sfdeclare.model.declaration import SECRET_FIELDS
 from sfdeclare.safeyaml.reader import Path, Source
+from sfdeclare.servicefabric import policy_rules
 from sfdeclare.servicefabric.durations import (
     format_duration,
     parse_duration,
@@ -147,8 +148,7 @@ def _storage(storage: Mapping[str, Any], source: Source, path: Path) -> list[Dia
             found.append(
                 Diagnostic(
                     "error",
-                    f"{secret} is a secret: write a ${{env:NAME}} or ${{file:PATH}} reference, never the value "
-                    "in the file",
+                    policy_rules.secret_written_as_value(secret),
                     source.location((*path, secret), key=True),
                 )
             )

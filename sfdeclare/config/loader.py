@@ -385,8 +385,7 @@ class _Builder:
             for policy in self.policies.values():
                 if "RetentionPolicy" in policy.body:
                     self.error(
-                        f"policy {policy.name} has a RetentionPolicy, which api_version {cluster.api_version} "
-                        "(Service Fabric 6.2/6.3) does not support: remove it or use api_version 6.4",
+                        f"policy {policy.name}: {rules.retention_on_preview(cluster.api_version)}",
                         policy.location,
                     )
 

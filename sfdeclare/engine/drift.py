@@ -36,10 +36,10 @@ from sfdeclare.engine.diff import (
 )
 from sfdeclare.engine.digest import live_digest
 from sfdeclare.errors import Diagnostic, Location
-from sfdeclare.model.declaration import SECRET_FIELDS, Declaration, LevelSettings
+from sfdeclare.model.declaration import Declaration, LevelSettings
 from sfdeclare.model.inheritance import effective
 from sfdeclare.model.live import LiveState
-from sfdeclare.servicefabric.policies import FieldChange
+from sfdeclare.servicefabric.policies import FieldChange, shown_without_secrets
 
 DriftClass = Literal["changed", "missing", "unmanaged", "suspended_out_of_band"]
 Subject = Literal["policy", "mapping", "suspension", "application", "service", "partition"]
@@ -127,21 +127,6 @@ class DriftReport:
         return [i for i in self.items if i.drift_class == drift_class]
 
 
-def without_secrets(body: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """A policy body as drift reports show it: the secret fields of its Storage left out."""
-    if body is None:
-        return None
-    out: dict[str, Any] = {}
-    for key, value in body.items():
-        if key == "Storage" and isinstance(value, Mapping):
-            out[key] = {k: v for k, v in value.items() if k not in SECRET_FIELDS}
-        elif isinstance(value, Mapping):
-            out[key] = dict(value)
-        else:
-            out[key] = value
-    return out
-
-
 def drift(declaration: Declaration, live: LiveState, options: DriftOptions | None = None) -> DriftReport:
     """Classify every difference between ``live`` and ``declaration``. Drift is never an exception; a
     non-secret reference that cannot be resolved is an error diagnostic in the report."""
@@ -203,7 +188,7 @@ def _policies(differences: Differences, live: LiveState, items: list[DriftItem])
                     "missing",
                     "policy",
                     address,
-                    without_secrets(comparison.body),
+                    shown_without_secrets(comparison.body),
                     None,
                     message,
                     location=loc,
@@ -223,7 +208,7 @@ def _policies(differences: Differences, live: LiveState, items: list[DriftItem])
         message = "referenced but neither declared nor on the cluster"
         items.append(DriftItem("missing", "policy", f"policy[{name}]", None, None, message, location=loc))
     for name in differences.unmanaged_policies:
-        body = without_secrets(live.policies[name])
+        body = shown_without_secrets(live.policies[name])
         message = "on the cluster; nothing declares or references it"
         items.append(DriftItem("unmanaged", "policy", f"policy[{name}]", None, body, message))
     return diagnostics

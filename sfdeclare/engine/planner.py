@@ -35,7 +35,7 @@ from sfdeclare.model.inheritance import effective
 from sfdeclare.model.live import LiveState
 from sfdeclare.model.references import has_references
 from sfdeclare.model.scope import read_scope
-from sfdeclare.servicefabric import routes
+from sfdeclare.servicefabric import policy_rules, routes
 from sfdeclare.servicefabric.policies import request_body, update_body
 
 
@@ -237,15 +237,11 @@ class _Planner:
             value = policy.body["Storage"][secret]
             if not isinstance(value, str) or not has_references(value):
                 self.error(
-                    f"policy {policy.name}: Storage.{secret} is a secret and must be a ${{env:NAME}} or "
-                    "${file:PATH} reference, never a value in the file",
-                    policy.location,
+                    f"policy {policy.name}: {policy_rules.secret_written_as_value(secret)}", policy.location
                 )
         if self.preview and "RetentionPolicy" in policy.body:
             self.error(
-                f"policy {policy.name} has a RetentionPolicy, which api-version "
-                f"{self.declaration.cluster.api_version} (Service Fabric 6.2/6.3) does not support: remove it "
-                "or use api_version 6.4",
+                f"policy {policy.name}: {policy_rules.retention_on_preview(self.declaration.cluster.api_version)}",
                 policy.location,
             )
 

@@ -263,13 +263,20 @@ def _as_written(body: Mapping[str, Any], canonical_body: Mapping[str, Any], path
     written = _lookup(body, path, _ABSENT)
     if written is _ABSENT:
         return _display(path, _lookup(canonical_body, path))
-    return _without_secrets(written)
+    return without_secrets(written)
 
 
-def _without_secrets(value: Any) -> Any:
+def without_secrets(value: Any) -> Any:
+    """``value`` (a policy body or part of one) with every secret field left out, at any depth: what field
+    diffs and drift reports may show."""
     if isinstance(value, Mapping):
-        return {k: _without_secrets(v) for k, v in value.items() if k not in SECRET_FIELDS}
+        return {k: without_secrets(v) for k, v in value.items() if k not in SECRET_FIELDS}
     return value
+
+
+def shown_without_secrets(body: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A policy body as a report shows it (None stays None)."""
+    return None if body is None else dict(without_secrets(body))
 
 
 def field_changes(live: Mapping[str, Any], desired: Mapping[str, Any]) -> tuple[FieldChange, ...]:

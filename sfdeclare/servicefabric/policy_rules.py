@@ -40,6 +40,23 @@ AUTO_RESTORE = (
 )
 
 
+def secret_written_as_value(secret: str) -> str:
+    """A secret field holding a value instead of a reference (the loader at its line, the planner for a
+    declaration built by hand)."""
+    return (
+        f"Storage.{secret} is a secret: write a ${{env:NAME}} or ${{file:PATH}} reference, never the value in the "
+        "file"
+    )
+
+
+def retention_on_preview(api_version: str) -> str:
+    """A RetentionPolicy where the api-version is 6.2/6.3's, which has none."""
+    return (
+        f"RetentionPolicy is not supported by api_version {api_version} (Service Fabric 6.2/6.3): remove it or "
+        "use api_version 6.4"
+    )
+
+
 def plain_text_credentials(secret: str, kind: str) -> str:
     instead = (
         "use ManagedIdentityAzureBlobStore storage on Azure"
