@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from sfdeclare.config.loader import expand_paths, load_declaration, meaning
+from sfdeclare.config.digest import meaning
+from sfdeclare.config.loader import expand_paths, load_declaration
 from sfdeclare.errors import ConfigError, Location
 from sfdeclare.model.declaration import Declaration, LevelSettings, PartitionSelector
 

@@ -170,3 +170,45 @@ def check_body(body: Mapping[str, Any], source: Source, path: Path) -> list[Diag
             retention["RetentionDuration"], source, (*path, "RetentionPolicy", "RetentionDuration")
         )
     return found
+
+
+_CONTROL_IN_VALUE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_CONTROL_IN_KEY = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def check_strings(source: Source) -> list[Diagnostic]:
+    """Every malformed ``${...}`` reference, and every control character (which would reach terminals and
+    URLs raw), in any key or string value."""
+    found: list[Diagnostic] = []
+    stack: list[tuple[Path, Any]] = [((), source.data)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, str):
+            if "${" in node:
+                problem = references.check(node)
+                if problem is not None:
+                    found.append(Diagnostic("error", problem, source.location(path)))
+            bad = _CONTROL_IN_VALUE.search(node)
+            if bad:
+                found.append(
+                    Diagnostic(
+                        "error",
+                        f"the value holds a control character ({bad.group()!r}); write printable text",
+                        source.location(path),
+                    )
+                )
+        elif isinstance(node, Mapping):
+            for key, value in node.items():
+                bad = _CONTROL_IN_KEY.search(key)
+                if bad:
+                    found.append(
+                        Diagnostic(
+                            "error",
+                            f"the key {key!r} holds a control character ({bad.group()!r}); write printable text",
+                            source.location((*path, key), key=True),
+                        )
+                    )
+                stack.append(((*path, key), value))
+        elif isinstance(node, list):
+            stack.extend(((*path, i), v) for i, v in enumerate(node))
+    return found

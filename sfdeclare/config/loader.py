@@ -3,14 +3,15 @@
 ``load_declaration`` reports every problem it finds, not the first: it raises ConfigError carrying all errors
 and warnings, or returns a Declaration whose ``diagnostics`` hold the warnings. Every declared thing keeps the
 file, line and column it was written at, so later stages can say which line decides what.
+
+Over 400 lines: the builder walks every level of every file once and applies the cross-file and cross-level
+rules as it goes (duplicates, "cannot disable below the enabled level", keyword policies); single-body rules
+live in ``checks``, the cluster section in ``cluster``, the digest in ``digest``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -20,11 +21,10 @@ from sfdeclare.config import guardrails as config_guardrails
 from sfdeclare.config import runtime_rules
 from sfdeclare.config import schema as config_schema
 from sfdeclare.config.cluster import cluster_settings
+from sfdeclare.config.digest import digest
 from sfdeclare.errors import ConfigError, Diagnostic, Location
-from sfdeclare.model import references
 from sfdeclare.model.addresses import application_name, service_name
 from sfdeclare.model.declaration import (
-    RUNTIME_AUTO,
     ApplicationDecl,
     ClusterSettings,
     Declaration,
@@ -417,125 +417,6 @@ def _fields(body: Mapping[str, Any], source: Source, path: Path) -> dict[str, Lo
     return found
 
 
-_CONTROL_IN_VALUE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_CONTROL_IN_KEY = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def _check_strings(source: Source) -> list[Diagnostic]:
-    """Every malformed ``${...}`` reference, and every control character (which would reach terminals and
-    URLs raw), in any key or string value."""
-    found: list[Diagnostic] = []
-    stack: list[tuple[Path, Any]] = [((), source.data)]
-    while stack:
-        path, node = stack.pop()
-        if isinstance(node, str):
-            if "${" in node:
-                problem = references.check(node)
-                if problem is not None:
-                    found.append(Diagnostic("error", problem, source.location(path)))
-            bad = _CONTROL_IN_VALUE.search(node)
-            if bad:
-                found.append(
-                    Diagnostic(
-                        "error",
-                        f"the value holds a control character ({bad.group()!r}); write printable text",
-                        source.location(path),
-                    )
-                )
-        elif isinstance(node, Mapping):
-            for key, value in node.items():
-                bad = _CONTROL_IN_KEY.search(key)
-                if bad:
-                    found.append(
-                        Diagnostic(
-                            "error",
-                            f"the key {key!r} holds a control character ({bad.group()!r}); write printable text",
-                            source.location((*path, key), key=True),
-                        )
-                    )
-                stack.append(((*path, key), value))
-        elif isinstance(node, list):
-            stack.extend(((*path, i), v) for i, v in enumerate(node))
-    return found
-
-
-def _settings_meaning(settings: LevelSettings) -> dict[str, Any]:
-    return {"policy": settings.policy, "suspended": settings.suspended, "clean_backup": settings.clean_backup}
-
-
-def meaning(declaration: Declaration) -> dict[str, Any]:
-    """What the declaration says, without where it was said: the input of the digest."""
-    tls = declaration.cluster.tls
-    pinned = tls.server_cert_thumbprints
-    tls_meaning: dict[str, Any] = {
-        "client_cert": tls.client_cert,
-        "client_key": tls.client_key,
-        "ca_bundle": tls.ca_bundle,
-        "server_cert_thumbprint": pinned[0] if len(pinned) == 1 else (list(pinned) or None),
-        "verify": tls.verify,
-    }
-    # settings added later enter the meaning only when set, so the digests of older configurations stay
-    extra = {
-        "client_cert_password": tls.client_cert_password,
-        "server_common_name": tls.server_common_name,
-        "server_issuer_thumbprints": list(tls.server_issuer_thumbprints) or None,
-    }
-    tls_meaning.update({k: v for k, v in extra.items() if v is not None})
-    cluster: dict[str, Any] = {
-        "endpoint": declaration.cluster.endpoint,
-        "api_version": declaration.cluster.api_version,
-        "entity_ids": declaration.cluster.entity_ids,
-        "token": declaration.cluster.token,
-        "tls": tls_meaning,
-    }
-    # the runtime settings enter it the same way: only when set (auto, derived and runtime-decided are unset)
-    if declaration.cluster.api_version_location is not None:
-        cluster["api_version_written"] = True
-    if declaration.cluster.runtime != RUNTIME_AUTO:
-        cluster["runtime"] = declaration.cluster.runtime
-    if declaration.cluster.validate_storage is not None:
-        cluster["validate_storage"] = declaration.cluster.validate_storage
-    if declaration.cluster.auth is not None:
-        cluster["auth"] = {k: v for k, v in vars(declaration.cluster.auth).items() if k != "location"}
-    return {
-        "cluster": cluster,
-        "scope": declaration.scope,
-        "prune_policies": declaration.prune_policies,
-        "clean_backup": declaration.clean_backup,
-        "policies": {name: dict(p.body) for name, p in declaration.policies.items()},
-        "applications": {
-            name: {
-                **_settings_meaning(app.settings),
-                "services": {
-                    svc.name: {
-                        **_settings_meaning(svc.settings),
-                        "partitions": sorted(
-                            (
-                                {
-                                    "selector": [p.selector.kind, p.selector.value],
-                                    **_settings_meaning(p.settings),
-                                }
-                                for p in svc.partitions
-                            ),
-                            key=lambda item: json.dumps(item, sort_keys=True, default=str),
-                        ),
-                    }
-                    for svc in app.services
-                },
-            }
-            for name, app in declaration.applications.items()
-        },
-    }
-
-
-def digest(declaration: Declaration) -> str:
-    """sha256 of the declaration's meaning: the same whatever the file split, key order or comments."""
-    text = json.dumps(
-        meaning(declaration), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
-    )
-    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def _sort(diagnostics: list[Diagnostic], files: list[str]) -> list[Diagnostic]:
     order = {f: i for i, f in enumerate(files)}
 
@@ -559,7 +440,7 @@ def load_declaration(paths: Sequence[str], guardrails: Guardrails = NO_GUARDRAIL
         if source is None:
             continue
         diagnostics.extend(config_schema.check(source))
-        diagnostics.extend(_check_strings(source))
+        diagnostics.extend(config_policy.check_strings(source))
         builder.add(source)
     builder.finish()
     for policy in builder.policies.values():

@@ -4,6 +4,9 @@ SQLite in WAL mode gives what several processes sharing one file need: every req
 transaction (writers take the write lock up front with BEGIN IMMEDIATE, readers see a consistent snapshot),
 commits are atomic, and a write touches only the rows it changes, so a 40,000-partition cluster costs no more
 per request than a small one. Waiting writers queue on the busy timeout instead of failing.
+
+Over 400 lines: the schema, its migration from older state files and every query the emulator's rules
+make are one storage layer; keeping the SQL together keeps the transactions visible.
 """
 
 from __future__ import annotations
