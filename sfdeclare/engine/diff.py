@@ -17,7 +17,7 @@ so a subtlety of the live state is handled here once. Rules:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -27,6 +27,7 @@ from sfdeclare.model.addresses import EntityRef
 from sfdeclare.model.declaration import SECRET_FIELDS, Declaration, LevelSettings, PolicyDecl
 from sfdeclare.model.live import LiveState
 from sfdeclare.model.references import has_references
+from sfdeclare.model.trees import plain, strings
 from sfdeclare.servicefabric.policies import FieldChange, field_changes, kept_changes, masked_kept
 from sfdeclare.servicefabric.policy_fields import UNMODELLED_BLOCK
 
@@ -164,10 +165,10 @@ def _referenced(declaration: Declaration) -> dict[str, Location | None]:
 def _policies(declaration: Declaration, live: LiveState) -> tuple[PolicyComparison, ...]:
     out: list[PolicyComparison] = []
     for name, policy in declaration.policies.items():
-        body = _plain(policy.body)
+        body = plain(policy.body)
         unresolved = [
             path
-            for path, value in _strings(body)
+            for path, value in strings(body)
             if has_references(value)
             and path.rsplit(".", 1)[-1] not in SECRET_FIELDS
             and not path.startswith(
@@ -255,22 +256,3 @@ def _suspensions(
         if ref not in written and ref.application in managed:
             out.append(SuspensionDifference("out_of_band", ref, None, True))
     return tuple(out)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
-    if isinstance(value, str):
-        yield path, value
-    elif isinstance(value, Mapping):
-        for key, item in value.items():
-            yield from _strings(item, f"{path}.{key}" if path else str(key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _strings(item, f"{path}[{index}]")

@@ -1,7 +1,6 @@
 """Walking JSON-shaped trees (mappings, lists, scalars) that the configuration and the wire both carry.
 
-``servicefabric`` uses ``plain``; ``engine/planner.py`` and ``engine/drift.py`` still hold private copies of
-both (the engine's owner moves them here)."""
+``servicefabric/routes.py`` and ``engine/diff.py`` use them."""
 
 from __future__ import annotations
 
