@@ -311,8 +311,12 @@ class EmulatorApp:
                 self.stats.count(route.template)
                 raise FabricFault(fe.ACCESS_DENIED, "Access Denied.")
         runtime = self._runtime()
-        if route.operation == "cluster_version" and not runtimes.supports(
-            runtime, runtimes.GET_CLUSTER_VERSION
+        if (
+            route.operation == "cluster_version"
+            and not runtimes.supports(runtime, runtimes.GET_CLUSTER_VERSION)
+        ) or (
+            route.operation == "SkipAutoRestore"
+            and not runtimes.supports(runtime, runtimes.SKIP_AUTO_RESTORE)
         ):
             self.stats.count("unmatched")
             raise no_such_resource(request.method, split.path)
@@ -358,7 +362,7 @@ class EmulatorApp:
             _check_media_type(request.headers.get("content-type"))
         body = _json_body(request.body) if bind is not None else None  # other routes ignore a body
         bound = bind(body, runtime) if bind is not None else None
-        _check_backup_version(query.get("api-version"), runtime)
+        _check_backup_version(query.get("api-version"), runtime, route.operation)
         op = route.operation
         if op in backup_routes.OPERATIONS:
             return _answer(*backup_routes.handle(self.store, op, route.params, query, bound, _paging(query)))
@@ -457,11 +461,18 @@ class EmulatorApp:
         return _json_response(200, found) if found is not None else _empty(204)
 
 
-def _check_backup_version(version: str | None, runtime: str) -> None:
+# The least api-version of a backup operation, where it is above 6.4: the REST spec 9.1 declares SkipAutoRestore
+# with ApiVersion_9-1_RequiredQueryParam. That the server refuses a lower number (400 "Invalid API Version", as for
+# any other version it refuses) is an assumption: the public server code (6.4) has one floor for every operation.
+_LEAST_API_VERSION = {"SkipAutoRestore": 9.1}
+
+
+def _check_backup_version(version: str | None, runtime: str, operation: str) -> None:
     if not runtimes.supports(runtime, runtimes.NUMERIC_API_VERSION):
         ok = version == "6.2-preview"
     else:
-        ok = version is not None and bool(_NUMERIC_VERSION.match(version)) and float(version) >= 6.4
+        least = _LEAST_API_VERSION.get(operation, 6.4)
+        ok = version is not None and bool(_NUMERIC_VERSION.match(version)) and float(version) >= least
     if not ok:
         raise fe.invalid("Invalid API Version")
 

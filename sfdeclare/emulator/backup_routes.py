@@ -2,7 +2,8 @@
 
 Service Fabric routes (SF-BACKUP-API.md, REST spec 6.4): ``GET /{Applications|Services|Partitions}/{id}/$/GetBackups``,
 ``POST /Partitions/{id}/$/Backup``, ``GET .../$/GetBackupProgress``, ``POST .../$/Restore``,
-``GET .../$/GetRestoreProgress``, ``POST /BackupRestore/$/GetBackups`` and the gateway's
+``GET .../$/GetRestoreProgress``, ``POST /BackupRestore/$/GetBackups``, ``POST /Partitions/{id}/$/SkipAutoRestore``
+(REST spec 9.1 SkipRestorePartition; runtimes 9.1+, see skip_auto_restore) and the gateway's
 ``GET /Partitions/{id}/$/GetHealth``. The emulator's own (not Service Fabric's, never faulted or counted):
 ``GET /$/Emulator/Clock``, ``POST /$/Emulator/Clock/$/Advance?Duration=``,
 ``POST /$/Emulator/BackupPolicies/{name}/$/BreakStorage|RepairStorage`` and
@@ -30,6 +31,7 @@ ENTITY_OPS = {
     "getbackupprogress": ("GET", "GetBackupProgress", ("Partitions",)),
     "restore": ("POST", "Restore", ("Partitions",)),
     "getrestoreprogress": ("GET", "GetRestoreProgress", ("Partitions",)),
+    "skipautorestore": ("POST", "SkipAutoRestore", ("Partitions",)),
 }
 OPERATIONS = frozenset(op for _, op, _ in ENTITY_OPS.values()) | {"location_backups"}
 _ENTITY_KINDS = ("Application", "Service", "Partition")
@@ -185,6 +187,8 @@ def handle(
             entity, part = entities.partition(tx, raw_id)
             kind = "backup" if op == "GetBackupProgress" else "restore"
             return 200, operations.progress(tx, part.id, kind)
+    if op == "SkipAutoRestore":
+        return skip_auto_restore(store, raw_id, query.get("restoretimeout"))
     if op == "Restore" and bound is None:
         raise fe.invalid("Invalid Arguments.")
     with store.write() as tx:
@@ -199,6 +203,29 @@ def handle(
         else:
             operations.request_restore(
                 tx, entity.app, entity.service, part, bound, query.get("restoretimeout")
+            )
+    return 202, EMPTY
+
+
+def skip_auto_restore(store: Store, raw_id: str, timeout: str | None) -> tuple[int, Any]:
+    """SkipRestorePartition (REST spec 9.1 ``POST /Partitions/{id}/$/SkipAutoRestore``, example
+    SkipRestorePartition.json: 202, no body; ``RestoreTimeout`` in minutes, default 10, per the .NET client 10.1).
+
+    The server skips an ongoing automatic restore (AutoRestoreOnDataLoss after a data loss) so that the partition
+    keeps its replica's data. The emulator never loses data, so no automatic restore is ever ongoing and the
+    request changes nothing. Assumptions (no public source after the 6.4 server code): the partition is resolved
+    and checked as for Backup and Restore (404 FABRIC_E_PARTITION_NOT_FOUND, 400
+    FABRIC_E_INVALID_FOR_STATELESS_SERVICES), a malformed RestoreTimeout is 400 E_INVALIDARG, and with nothing to
+    skip the server still answers 202 -- the spec declares no other success. A user-requested restore
+    (``$/Restore``) is not an automatic one and is left to run.
+    """
+    operations.timeout_minutes(timeout, "RestoreTimeout")
+    with store.read() as tx:
+        entity, _ = entities.partition(tx, raw_id)
+        assert entity.service_row is not None
+        if not entity.service_row.backup_eligible:
+            raise FabricFault(
+                fe.INVALID_FOR_STATELESS, "Not applicable for stateless or non persisted stateful services."
             )
     return 202, EMPTY
 

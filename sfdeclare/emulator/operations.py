@@ -95,7 +95,8 @@ def _track_for(tx: Tx, app: str, service: str, partition: str) -> Track:
     return found if found is not None else Track(partition, app, service)
 
 
-def _timeout_minutes(raw: str | None, name: str) -> int:
+def timeout_minutes(raw: str | None, name: str) -> int:
+    """A BackupTimeout / RestoreTimeout query value in minutes (default 10); 400 E_INVALIDARG if not an int32."""
     if raw is None or raw == "":
         return DEFAULT_TIMEOUT_MINUTES
     try:
@@ -133,7 +134,7 @@ def _schedule(
 def request_backup(
     tx: Tx, app: str, service: str, part: PartitionRow, override: dict[str, Any] | None, timeout: str | None
 ) -> None:
-    minutes = _timeout_minutes(timeout, "BackupTimeout")
+    minutes = timeout_minutes(timeout, "BackupTimeout")
     storage_id = _storage_of(tx, app, service, part.id, override)
     _check_idle(tx, part.id)
     t = _track_for(tx, app, service, part.id)
@@ -147,7 +148,7 @@ def request_backup(
 def request_restore(
     tx: Tx, app: str, service: str, part: PartitionRow, request: dict[str, Any], timeout: str | None
 ) -> None:
-    minutes = _timeout_minutes(timeout, "RestoreTimeout")
+    minutes = timeout_minutes(timeout, "RestoreTimeout")
     storage_id = _storage_of(tx, app, service, part.id, request.get("BackupStorage"))
     found = listing.find(tx, storage_id, request["BackupLocation"])
     if found is None:

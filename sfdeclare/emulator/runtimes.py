@@ -91,7 +91,9 @@ FEATURES: tuple[Feature, ...] = (
         SKIP_AUTO_RESTORE,
         ("9.1",),
         True,
-        "service-fabric-client-dotnet 10.1 BackupRestoreClient.cs (api-version=9.1); the route is not served",
+        "REST spec 9.1 SkipRestorePartition (POST /Partitions/{id}/$/SkipAutoRestore, ApiVersion_9-1, 202) and "
+        "service-fabric-client-dotnet 10.1 BackupRestoreClient.cs; before 9.1 the route does not exist (404 "
+        "FABRIC_E_INVALID_ADDRESS); its refusals and its api-version floor are assumed (backup_routes.py, app.py)",
     ),
     Feature(
         MANAGED_IDENTITY_CLIENT_ID,
