@@ -27,6 +27,10 @@ def test_the_emulators_statuses_are_retried_and_classified_as_the_tool_expects()
     assert codes.is_transient(status(emulator_codes.NOT_PRIMARY), codes.NOT_PRIMARY)
     assert codes.is_transient(status(emulator_codes.SERVICE_TOO_BUSY), emulator_codes.SERVICE_TOO_BUSY)
     assert codes.is_ambiguous(status(emulator_codes.TIMEOUT), codes.TIMEOUT)
+    assert emulator_codes.UNEXPECTED == codes.UNEXPECTED  # the --fault-codes 500 answer
+    assert codes.is_transient(500, emulator_codes.UNEXPECTED) and codes.is_ambiguous(
+        500, emulator_codes.UNEXPECTED
+    )
     assert not codes.is_transient(status(emulator_codes.INVALID_ARG), emulator_codes.INVALID_ARG)
     assert not codes.is_transient(status(codes.POLICY_DOES_NOT_EXIST), codes.POLICY_DOES_NOT_EXIST)
 
@@ -44,6 +48,7 @@ def test_sdk_spellings_normalise_to_the_servers_and_spellings_lists_both() -> No
 
 def test_a_500_is_retried_only_with_a_transient_code() -> None:
     assert codes.is_transient(500, codes.NOT_READY)
-    assert not codes.is_transient(500, "E_UNEXPECTED")
+    assert codes.is_transient(500, codes.UNEXPECTED)  # a node without the BRS primary (fidelity audit b.13)
+    assert not codes.is_transient(500, "FABRIC_E_RESTORE_SAFE_CHECK_FAILED")
     assert not codes.is_transient(500, None)
     assert codes.is_ambiguous(500, codes.TIMEOUT) and not codes.is_ambiguous(503, None)

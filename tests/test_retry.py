@@ -17,7 +17,8 @@ from sfdeclare.servicefabric.codes import is_ambiguous, is_transient
         (500, "FABRIC_E_NOT_READY", True),
         (500, "FABRIC_E_RECONFIGURATION_PENDING", True),
         (500, "FABRIC_E_NO_WRITE_QUORUM", True),
-        (500, "E_UNEXPECTED", False),
+        (500, "E_UNEXPECTED", True),  # a node without the BRS primary (codes.py)
+        (500, "FABRIC_E_RESTORE_SAFE_CHECK_FAILED", False),
         (500, None, False),
         (400, "E_INVALIDARG", False),
         (404, "FABRIC_E_BACKUP_NOT_ENABLED", False),

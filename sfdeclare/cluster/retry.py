@@ -1,7 +1,8 @@
 """When a failed cluster call is worth repeating, and how long to wait (PRODUCT.md §5).
 
-Which failures are retried (connection errors, 429, 503, 504, and 500 with a transient FabricError code) is
-decided in servicefabric/codes.py; everything else fails at once. Waits grow exponentially with full jitter,
+Which failures are retried (connection errors, 429, 503, 504, and 500 with a transient FabricError code,
+E_UNEXPECTED among them) is decided in servicefabric/codes.py; everything else fails at once. Waits grow
+exponentially with full jitter,
 Retry-After (seconds or an HTTP date) is honoured, and both the number of attempts and the total time are
 bounded. Sleep, randomness and the clock are injected so tests never wait.
 """
