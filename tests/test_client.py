@@ -336,11 +336,19 @@ def test_retry_after_is_honoured() -> None:
 
 def test_transient_500_codes_retry_and_others_do_not() -> None:
     sleeps: list[float] = []
-    script = Script(fabric(500, "FABRIC_E_NOT_READY"), fabric(500, "E_UNEXPECTED", "boom"))
+    script = Script(
+        fabric(500, "FABRIC_E_NOT_READY"),
+        fabric(500, "E_UNEXPECTED", "must connect to the BRS primary"),  # retried too (codes.py)
+        fabric(500, "FABRIC_E_RESTORE_SAFE_CHECK_FAILED", "boom"),
+    )
     with make(script, sleeps=sleeps) as client, pytest.raises(ClusterRequestError) as info:
         client.list_policies()
-    assert len(sleeps) == 1
-    assert (info.value.attempts, info.value.transient, info.value.code) == (2, False, "E_UNEXPECTED")
+    assert len(sleeps) == 2
+    assert (info.value.attempts, info.value.transient, info.value.code) == (
+        3,
+        False,
+        "FABRIC_E_RESTORE_SAFE_CHECK_FAILED",
+    )
 
 
 def test_a_400_is_not_retried() -> None:
