@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-Severity = Literal["error", "warning"]
+Severity = Literal["error", "warning", "info"]
 
 # Exit codes, the same for every command (README.md, docs/ci.md).
 EXIT_OK = 0  # success; for plan --detailed-exitcode and drift: and nothing differs

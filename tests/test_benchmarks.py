@@ -1,5 +1,6 @@
 """The request counts the benchmarks rely on, at small scale: a plan reads one policy page, two requests per
-declared application and one per service with partition-level declarations, and nothing else."""
+declared application and one per service with partition-level declarations; beyond that only one partition
+listing per service holding partition-level mappings or suspensions the file does not place (README, Reads)."""
 
 from __future__ import annotations
 
@@ -93,6 +94,38 @@ def test_partition_level_settings_add_exactly_one_request_per_service(with_parti
         PARTITIONS: declared,
     }
     assert stats["Total"] == 1 + 2 * APPS + declared
+
+
+def test_partition_mappings_the_file_does_not_place_cost_one_listing_per_service(
+    plain: Cluster, tmp_path: Path
+) -> None:
+    from benchmarks.generate import app_name, svc_name
+    from sfdeclare.emulator.lifecycle import recreate_service
+    from sfdeclare.emulator.state import Store
+    from sfdeclare.model.addresses import EntityRef
+
+    services = [(app_name(0), svc_name(0, 0)), (app_name(1), svc_name(1, 1))]
+    with connect("http://emulator", transport=plain.transport) as client:
+        client.create_policy(
+            "extra",
+            {
+                "Schedule": {"ScheduleKind": "FrequencyBased", "Interval": "PT1H"},
+                "MaxIncrementalBackups": 1,
+                "Storage": {"StorageKind": "FileShare", "Path": "\\\\s\\x"},
+            },
+        )
+        for app, svc in services:
+            for partition in client.list_partitions(svc)[:2]:
+                client.enable_backup(EntityRef(app, svc, partition.id), "extra")
+    stats = plain.read()
+    assert stats["Routes"][PARTITIONS] == len(services)
+    assert stats["Total"] == plain.scenario.expected_plan_requests + len(services)
+    store = Store(plain.state)  # re-created: the mappings are orphans now, told apart by the same one listing
+    try:
+        recreate_service(store, services[0][1])
+    finally:
+        store.close()
+    assert plain.read()["Total"] == plain.scenario.expected_plan_requests + len(services)
 
 
 def test_a_converged_cluster_costs_the_same_reads(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import jsonschema
@@ -144,7 +145,12 @@ def test_non_secret_references_are_resolved_from_the_environment_at_the_edge() -
 
 
 def test_missing_and_unmanaged_policies() -> None:
+    # under scope: declared an undeclared policy is someone else's (an info line); scope: cluster manages it
     declaration = _declaration(policies={"p": BODY, "q": BODY})
+    shared = drift(declaration, _live(policies={"p": LIVE_BODY, "extra": LIVE_BODY}))
+    assert _classes(shared) == {("missing", "policy", "policy[q]")}
+    assert any(d.severity == "info" and "policy extra" in d.message for d in shared.diagnostics)
+    declaration = replace(declaration, scope="cluster")
     report = drift(declaration, _live(policies={"p": LIVE_BODY, "extra": LIVE_BODY}))
     assert _classes(report) == {("missing", "policy", "policy[q]"), ("unmanaged", "policy", "policy[extra]")}
     unmanaged = next(i for i in report.items if i.drift_class == "unmanaged")
@@ -266,7 +272,7 @@ def test_coverage_counts_services_and_known_partitions() -> None:
     assert (cov.partitions_known, cov.partitions_covered) == (2, 1)
     assert [w.service for w in cov.without] == [SVC2]
     assert coverage_line(cov) == (
-        "Coverage: 1 of 2 stateful services have a backup policy (1 suspended); 1 of 2 known partitions; "
+        "Coverage: 1 of 2 stateful services have a backup policy (1 suspended); 1 of 2 partitions read (partitions are read only where partition-level settings or mappings exist); "
         "without: fabric:/A/T."
     )
     full = drift(_declaration(), _live(suspensions=frozenset({EntityRef(APP, SVC2)}))).coverage
@@ -401,10 +407,22 @@ def test_drift_reports_exactly_what_a_plan_would_change_plus_what_no_plan_change
         assume(False)
         return  # unreachable: assume(False) ends the example
     assert not report.has_errors
+    written = {
+        ref.address
+        for ref, level in zip(_LEVELS, _settings_of(declaration), strict=True)
+        if level.suspended is not None
+    }
+    # a resume of a suspension the file does not write (it would outlive the application's last mapping) is
+    # reported as suspended out of band, like every suspension the file does not write
+    undeclared_resumes = {
+        c.address for c in result.changes if c.action is Action.RESUME_BACKUP and c.address not in written
+    }
+    assert undeclared_resumes <= {i.address for i in report.by_class("suspended_out_of_band")}
     planned = {
         (_EXPECTED_CLASS[c.action.value, c.before is None], c.address)
         for c in result.changes
         if c.action is not Action.DELETE_POLICY
+        and not (c.action is Action.RESUME_BACKUP and c.address in undeclared_resumes)
     }
     reported = {
         ((i.drift_class, i.subject), i.address)
@@ -413,9 +431,12 @@ def test_drift_reports_exactly_what_a_plan_would_change_plus_what_no_plan_change
         and not (i.drift_class == "unmanaged" and i.subject == "policy")
     }
     assert reported == planned
-    # what no plan changes is still drift; a policy a plan prunes is one of them
+    # what no plan changes is still drift; a policy a plan prunes is one of them; under scope: declared without
+    # pruning an undeclared policy is someone else's: not drift
     referenced = {s.policy for s in _settings_of(declaration) if s.policy}
     unmanaged_policies = set(live.policies) - set(declaration.policies) - referenced
+    if declaration.scope == "declared" and not all_applications and not declaration.prune_policies:
+        unmanaged_policies = set()
     unmanaged_items = {
         i.address for i in report.items if i.subject == "policy" and i.drift_class == "unmanaged"
     }

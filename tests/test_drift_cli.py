@@ -134,7 +134,7 @@ def _items(report: dict[str, Any]) -> set[tuple[str, str, str]]:
 
 EXPECTED = {
     ("changed", "policy", "policy[Daily]"),
-    ("unmanaged", "policy", "policy[Extra]"),
+    # policy[Extra] is not drift under scope: declared (nothing declares or references it): an info line
     ("unmanaged", "mapping", f"service[{CALC_SERVICE}]"),
     ("missing", "mapping", f"service[{ROUTER}]"),
     ("changed", "mapping", f"partition[{CALC_SERVICE}/{PARTITION}]"),
@@ -183,10 +183,12 @@ def test_every_out_of_band_change_is_classified_in_every_format_and_drift_never_
     assert report["summary"] == {
         "changed": 2,
         "missing": 2,
-        "unmanaged": 2,
+        "unmanaged": 1,
         "suspended_out_of_band": 1,
-        "total": 7,
+        "total": 6,
     }
+    (extra,) = [d for d in report["diagnostics"] if "policy Extra" in d["message"]]
+    assert extra["severity"] == "info" and f"mapped in {CALC}" in extra["message"]
     changed = next(i for i in report["items"] if i["address"] == "policy[Daily]")
     assert changed["fields"] == [{"path": "Schedule.Interval", "declared": "PT24H", "live": "PT12H"}]
     assert changed["location"]["line"] == 3
@@ -203,9 +205,9 @@ def test_every_out_of_band_change_is_classified_in_every_format_and_drift_never_
     assert (
         outputs["text"]
         .rstrip()
-        .endswith("Drift: 2 changed, 2 missing, 2 unmanaged, 1 suspended out of band.")
+        .endswith("Drift: 2 changed, 2 missing, 1 unmanaged, 1 suspended out of band.")
     )
-    assert "Unmanaged (2):" in outputs["text"] and "Suspended out of band (1):" in outputs["text"]
+    assert "Unmanaged (1):" in outputs["text"] and "Suspended out of band (1):" in outputs["text"]
     assert outputs["markdown"].startswith("### sfdeclare drift")
     assert "| Changed | 2 |" in outputs["markdown"]
     assert SECRET not in outputs["json"]

@@ -1,5 +1,7 @@
 """An application's own suspension that its configuration listing does not show (SF-BACKUP-API.md §5.4: no
-mapping of its own, every listed child suspended at its own level) is found when the file manages it."""
+mapping of its own, every listed child suspended at its own level, or nothing mapped at all) is unknown: no
+request shows it (a 6.4 partition without an effective policy answers null, so no partition can be probed), and
+the plan acts on it only where the result will show, or before the application's last mapping goes."""
 
 from __future__ import annotations
 
@@ -52,15 +54,18 @@ def setup(tmp_path: Path, suspended: bool | None) -> tuple[Client, str]:
     return client, str(tmp_path / "c.yaml")
 
 
-def test_the_listing_hides_it_and_a_partition_probe_finds_it(tmp_path: Path) -> None:
+def test_the_listing_hides_it_and_the_plan_says_it_is_unknown_without_probing(tmp_path: Path) -> None:
     client, config = setup(tmp_path, suspended=False)
     with client:
         before = client.requests
         live = read_state(client, read_scope(load_declaration([config])))
-        assert EntityRef(APP) in live.suspensions and not live.hidden_application_suspension
-        assert client.requests - before == 1 + 2 + 2  # policies, services + config, and the two-request probe
+        # the partitions of Other have no effective policy: the server would answer null, so none is asked
+        assert live.hidden_application_suspension == frozenset({APP})
+        assert EntityRef(APP) not in live.suspensions
+        assert client.requests - before == 1 + 2  # policies, services + config: no probe
         p = plan(load_declaration([config]), live)
-        assert [(c.action.value, c.address) for c in p.changes] == [("resume_backup", f"application[{APP}]")]
+        assert p.empty
+        assert any("does not show whether this application is suspended" in d.message for d in p.diagnostics)
 
 
 def test_no_probe_when_the_file_does_not_manage_it(tmp_path: Path) -> None:
@@ -87,13 +92,17 @@ def test_when_nothing_can_show_it_the_plan_acts_if_the_result_will_be_visible(tm
         assert ("resume_backup", f"application[{APP}]") in [(c.action.value, c.address) for c in p.changes]
 
 
-def test_a_reviewed_plan_that_probed_is_not_refused_as_stale_when_applied_alone(tmp_path: Path) -> None:
+def test_a_reviewed_plan_resuming_a_hidden_suspension_is_not_refused_as_stale_when_applied_alone(
+    tmp_path: Path,
+) -> None:
     import io
 
     from sfdeclare.cli import main
 
     client, config = setup(tmp_path, suspended=False)
     client.close()
+    # the application gets its own mapping, so its suspension shows after apply: the plan resumes it now
+    Path(config).write_text(Path(config).read_text().replace("  App:\n", "  App:\n    policy: P\n"))
     endpoint = f"emulator:{tmp_path / 's'}"
     out, err = io.StringIO(), io.StringIO()
     plan_file = str(tmp_path / "plan.json")

@@ -219,10 +219,13 @@ def test_cluster_scope_reads_every_application(cluster: FakeCluster) -> None:
     decl = declaration(ApplicationDecl("fabric:/B"), scope="cluster")
     with client_for(cluster) as client:
         live = read_state(client, read_scope(decl))
-    # policies + /Applications + B (services, config) + config of A, C, Other
-    assert live.requests == 1 + 1 + 2 + 3
+    # policies + /Applications + B (services, config) + config of A, C, Other + in round two, the services of
+    # the undeclared applications with backup configured (A, Other; C has none), so a plan lists what it
+    # changes there
+    assert live.requests == 1 + 1 + 2 + 3 + 2
     assert set(live.applications) == {"fabric:/A", "fabric:/B", "fabric:/C", "fabric:/Other"}
-    assert live.applications["fabric:/A"] == LiveApplication("fabric:/A", "T", None)
+    assert live.applications["fabric:/C"] == LiveApplication("fabric:/C", "T", None)
+    assert live.applications["fabric:/A"].services is not None
     assert live.applications["fabric:/B"].type_name == "T"
     assert live.applications["fabric:/B"].services is not None
     assert live.configured_applications == {"fabric:/A", "fabric:/B", "fabric:/C", "fabric:/Other"}

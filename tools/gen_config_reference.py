@@ -183,6 +183,10 @@ class _Writer:
             resolved = self.schema.resolve(items)
             if "properties" in resolved or "additionalProperties" in resolved:
                 self.children(f"{path}[]", resolved, depth)
+        for option in (*node.get("oneOf", ()), *node.get("anyOf", ())):
+            resolved = self.schema.resolve(option)
+            if "properties" in resolved:  # an object form (prune_policies: {match: ...}) documents its fields
+                self.children(path, resolved, depth)
         for if_node, then_node in _conditionals(node):
             self.variant(path, node, if_node, then_node, depth)
 

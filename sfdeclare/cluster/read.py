@@ -7,7 +7,7 @@ Client's typed calls; this module decides which to make, in which order, and ass
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
@@ -25,14 +25,25 @@ def read_state(client: Client, scope: ReadScope, *, parallelism: int = 10) -> Li
     """The live state ``scope`` names (model/scope.py: what a declaration, or a reviewed plan, reads), with the
     fewest requests, independent reads in parallel.
 
+    Round one:
     - every policy: one request (MaxResults=0 means all), more only if the cluster pages anyway;
     - per declared application: its services, and its application-level GetBackupConfigurationInfo, which lists
       every explicit mapping in the application and its suspended children (so one request covers them all);
     - partitions only of services that declare partition-level settings;
     - every application (GET /Applications, plus each one's configuration) only when the scope reads them all
       (``scope: cluster`` or ``--all-applications``).
+    Round two, only where round one found backup configuration it cannot place:
+    - the services of each undeclared application read in round one that has backup configured (to list what
+      a plan changes there);
+    - the partitions of each service holding a partition-level mapping or suspension whose partitions were not
+      read (a service re-created since has new partition ids: the old ones are orphans no request can address).
+
+    No request is spent on an application's own suspension that the listing hides: none can show it (a 6.4
+    partition without an effective policy answers null, SF-BACKUP-API.md §5.4), so it stays unknown
+    (``LiveState.hidden_application_suspension``).
 
     A declared application that does not exist is left out of ``applications`` (the planner reports it).
+    Policies the scope leaves out (``ReadScope.policy_relevant``) are kept by name only (``foreign_policies``).
     """
     start = client.requests
     every_app = scope.all_applications
@@ -62,13 +73,32 @@ def read_state(client: Client, scope: ReadScope, *, parallelism: int = 10) -> Li
             mappings: dict[EntityRef, str] = {}
             suspensions: set[EntityRef] = set()
             hidden: set[str] = set()
+            configured_here: set[str] = set()
             for app_name, config_future in configs.items():
                 explicit = replies.explicit_configuration(config_future.result())
                 mappings.update(explicit.mappings)
                 suspensions.update(explicit.suspensions)
+                if explicit.mappings or explicit.suspensions:
+                    configured_here.add(app_name)
                 if not explicit.application_suspension_shown:
                     hidden.add(app_name)
-            read_partitions = {svc: future.result() for svc, future in partitions.items()}
+            read_partitions: dict[str, tuple[LivePartition, ...] | None] = {
+                svc: future.result() for svc, future in partitions.items()
+            }
+            # round two
+            more_services = {
+                app: pool.submit(_services_or_none, client, app)
+                for app in sorted(configured_here)
+                if app in applications and applications[app].services is None
+            }
+            more_partitions = {
+                svc: pool.submit(_partitions_or_none, client, svc)
+                for svc in _unplaced_partition_services(mappings, suspensions, applications, read_partitions)
+            }
+            for app_name, future in more_services.items():
+                found = future.result()
+                applications[app_name] = replace(applications[app_name], services=tuple(found or ()))
+            read_partitions.update({svc: future.result() for svc, future in more_partitions.items()})
             for app_name, app in applications.items():
                 listed = app.services or ()
                 if any(s.name in read_partitions for s in listed):
@@ -77,47 +107,55 @@ def read_state(client: Client, scope: ReadScope, *, parallelism: int = 10) -> Li
                     )
                     applications[app_name] = replace(app, services=with_partitions)
             live_policies = policies.result()
-            for app_name in sorted(hidden & set(scope.suspension_probes)):
-                shown = _application_suspended(client, applications.get(app_name), suspensions)
-                if shown is not None:
-                    hidden.discard(app_name)
-                if shown:
-                    suspensions.add(EntityRef(app_name))
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
             raise
     return LiveState(
-        policies=live_policies,
+        policies={name: body for name, body in live_policies.items() if scope.policy_relevant(name)},
         applications=applications,
         mappings=mappings,
         suspensions=frozenset(suspensions),
         configured_applications=frozenset(configs),
         hidden_application_suspension=frozenset(hidden),
+        foreign_policies=frozenset(name for name in live_policies if not scope.policy_relevant(name)),
         requests=client.requests - start,
     )
 
 
-def _application_suspended(
-    client: Client, app: LiveApplication | None, suspended: set[EntityRef]
-) -> bool | None:
-    """Whether an application is suspended at its own level, when its configuration listing did not say.
-
-    A partition of a service that has no suspension of its own resolves its suspension partition > service >
-    application, so its configuration shows the application's; two requests, made only when a declaration
-    manages that application's suspension. None when no such partition exists (nothing can show it).
-    """
-    if app is None:
-        return None
-    for svc in app.services or ():
-        ref = EntityRef(app.name, svc.name)
-        if ref in suspended:
+def _unplaced_partition_services(
+    mappings: Mapping[EntityRef, str],
+    suspensions: set[EntityRef],
+    applications: Mapping[str, LiveApplication],
+    read: Mapping[str, tuple[LivePartition, ...] | None],
+) -> list[str]:
+    """Services holding a partition-level mapping or suspension whose partitions this read has not listed (and
+    that, as far as it knows, exist)."""
+    out: set[str] = set()
+    for ref in (*mappings, *suspensions):
+        if ref.partition is None or ref.service is None or ref.service in read:
             continue
-        for partition in svc.partitions if svc.partitions is not None else client.list_partitions(svc.name):
-            if EntityRef(app.name, svc.name, partition.id) in suspended:
-                continue
-            items = client.configuration_info(EntityRef(app.name, svc.name, partition.id))
-            return any(i.suspended and i.suspension_inherited_from == "Application" for i in items)
-    return None
+        app = applications.get(ref.application)
+        svc = app.service(ref.service) if app is not None else None
+        if app is not None and app.services is not None and svc is None:
+            continue  # the service itself is gone
+        if svc is None or svc.partitions is None:
+            out.add(ref.service)
+    return sorted(out)
+
+
+def entity_gone(client: Client, ref: EntityRef) -> bool:
+    """Whether an entity a policy is mapped to has left the cluster (one request; pruning's existence check)."""
+    try:
+        if ref.partition is not None:
+            return client.get_partition(ref.partition) is None
+        if ref.service is not None:
+            return client.get_service(ref.application, ref.service) is None
+        client.list_services(ref.application)
+        return False
+    except ClusterError as exc:
+        if exc.status == 404 and exc.code in _MISSING_ENTITY_CODES:
+            return True
+        raise
 
 
 def count_partitions(client: Client, services: Sequence[str], parallelism: int = 10) -> dict[str, int]:

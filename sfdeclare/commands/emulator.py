@@ -1,6 +1,7 @@
 """``sfdeclare emulator``: the local Service Fabric backup emulator. ``init`` a state file, ``serve`` it (until
 SIGTERM or Ctrl-C), and the clock and failure controls (``advance``, ``clock``, ``break-storage``,
-``repair-storage``, ``stop-backups``, ``start-backups``).
+``repair-storage``, ``stop-backups``, ``start-backups``), and services that come and go
+(``recreate-service``, ``remove-service``: ``commands/emulator_services.py``).
 
 The emulator itself is loaded only when one of these runs: every other command starts without it.
 """
@@ -16,6 +17,7 @@ from types import FrameType
 from typing import Any, TextIO
 from urllib.parse import quote, urlencode
 
+from sfdeclare.commands import emulator_services
 from sfdeclare.emulator.modes import CHAOS_MODES
 from sfdeclare.emulator.runtimes import DEFAULT_RUNTIME, RUNTIMES
 from sfdeclare.errors import EXIT_OK, SfdeclareError
@@ -89,6 +91,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         p.add_argument("--state", required=True)
         p.add_argument(what, metavar=metavar)
         p.set_defaults(run=control, argument=what)
+    emulator_services.add_subcommands(commands)
 
 
 def init(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

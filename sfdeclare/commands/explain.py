@@ -65,6 +65,12 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     app = planned.plan.impact.application(answer.ref.application) if planned.plan.impact else None
     if app is not None:
         out.write(f"  in {impact.application_line(app)}\n")
+    if answer.ref.application in live.hidden_application_suspension and not answer.now.suspended:
+        # what the cluster does not show is unknown, never "not suspended" (SF-BACKUP-API.md §5.4)
+        out.write(
+            f"  note: the cluster does not show whether application {answer.ref.application} itself is "
+            "suspended: 'not suspended' above may not hold\n"
+        )
     return EXIT_OK
 
 

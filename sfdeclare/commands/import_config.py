@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from dataclasses import replace
 from typing import TextIO
 
 from sfdeclare.cluster.read import read_state
@@ -55,9 +56,9 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if any(d.severity == "error" for d in declaration.diagnostics):
             raise ConfigError(list(declaration.diagnostics))
         # named: their services (to know they exist) and configuration; none named: every application's
-        live = read_state(
-            client, read_scope(declaration, all_applications=not named), parallelism=parallelism
-        )
+        # every policy: the named applications' mappings decide which ones are exported
+        scope = replace(read_scope(declaration, all_applications=not named), policy_names=None)
+        live = read_state(client, scope, parallelism=parallelism)
         source = endpoint_label(client)
     missing = [name for name in named if name not in live.applications]
     if missing:

@@ -11,7 +11,7 @@ from typing import Any, TextIO
 from sfdeclare.cluster.client import Client
 from sfdeclare.cluster.endpoint import parse_endpoint, resolve_endpoint
 from sfdeclare.cluster.guarded import read_guarded
-from sfdeclare.cluster.read import count_partitions, read_state
+from sfdeclare.cluster.read import count_partitions, entity_gone, read_state
 from sfdeclare.commands.debug import DEBUG
 from sfdeclare.config import guardrails as config_guardrails
 from sfdeclare.config import runtime_rules
@@ -21,6 +21,7 @@ from sfdeclare.engine.impact import plan_impact, services_to_count
 from sfdeclare.engine.plan import Plan
 from sfdeclare.engine.planner import PlanOptions, plan
 from sfdeclare.errors import ConfigError, Diagnostic, SfdeclareError
+from sfdeclare.model.addresses import EntityRef
 from sfdeclare.model.declaration import RUNTIME_AUTO, SECRET_FIELDS, ClusterSettings, Declaration, PolicyDecl
 from sfdeclare.model.guardrails import Guardrails
 from sfdeclare.model.live import LiveState
@@ -198,13 +199,26 @@ def endpoint_label(client: Client) -> str:
 
 
 def read_live(client: Client, declaration: Declaration, scope: ReadScope, parallelism: int) -> LiveState:
-    """The live state for ``scope``; with pruning, also every entity mapped to each undeclared policy."""
+    """The live state for ``scope``; with pruning, also every entity mapped to each undeclared policy, and for
+    the entities outside the applications read, whether they still exist, one at a time until one does (a
+    policy mapped only to entities that are gone is not in use: its Delete purges those mappings, §2)."""
     live = replace(read_state(client, scope, parallelism=parallelism), runtime=declaration.cluster.runtime)
     if not scope.prune_candidates:
         return live
+    start = client.requests - live.requests
     candidates = [name for name in sorted(live.policies) if name not in scope.declared_policies]
     entities = {name: tuple(client.policy_entities(name)) for name in candidates}
-    return replace(live, policy_entities=entities, requests=client.requests)
+    gone: set[EntityRef] = set()
+    for refs in entities.values():
+        for ref in refs:
+            if ref.application in live.configured_applications:
+                continue  # read already: the engine knows whether it exists
+            if not entity_gone(client, ref):
+                break  # in use: one living entity is enough to keep the policy
+            gone.add(ref)
+    return replace(
+        live, policy_entities=entities, gone_entities=frozenset(gone), requests=client.requests - start
+    )
 
 
 def named_guardrails(option: Sequence[str], env: Mapping[str, str]) -> Guardrails:

@@ -94,9 +94,10 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write(formats.render_stopped(args.format, "status", exc.diagnostics))
         raise
     declared = tuple(application_name(app.name) for app in declaration.applications.values())
-    # Status needs no pruning listings; it needs every declared application's own suspension, which a plan
-    # probes only where the configuration manages it (SF-BACKUP-API.md §5.4: the listing can hide it).
-    scope = replace(read_scope(declaration), prune_candidates=(), suspension_probes=declared)
+    # Status needs no pruning listings. An application's own suspension that the listing hides changes no
+    # partition's class: it hides only where every mapped level is suspended itself (or nothing is mapped), so
+    # each partition with a policy is already suspended at its own or its service's level (SF-BACKUP-API.md §5.4).
+    scope = replace(read_scope(declaration), prune_candidates=())
     with open_client(declaration, args.endpoint, env, args.parallelism, err) as client:
         # the cluster's runtime decides the api-version status speaks; its configuration advice is plan's to give
         declaration = replace(settle_runtime(client, declaration), diagnostics=declaration.diagnostics)

@@ -48,10 +48,15 @@ def meaning(declaration: Declaration) -> dict[str, Any]:
         cluster["validate_storage"] = declaration.cluster.validate_storage
     if declaration.cluster.auth is not None:
         cluster["auth"] = {k: v for k, v in vars(declaration.cluster.auth).items() if k != "location"}
+    # prune_policies: {match: ...} the same way: only when written
+    prune: dict[str, Any] = (
+        {} if declaration.prune_match is None else {"prune_match": declaration.prune_match}
+    )
     return {
         "cluster": cluster,
         "scope": declaration.scope,
         "prune_policies": declaration.prune_policies,
+        **prune,
         "clean_backup": declaration.clean_backup,
         "policies": {name: dict(p.body) for name, p in declaration.policies.items()},
         "applications": {

@@ -453,11 +453,15 @@ def load_declaration(paths: Sequence[str], guardrails: Guardrails = NO_GUARDRAIL
         value = builder.toplevel.get(key, (default, None))[0]
         return value if isinstance(value, type(default)) else default
 
+    prune = builder.toplevel.get("prune_policies", (False, None))[
+        0
+    ]  # true, or {match: GLOB} (schema-checked)
     declaration = Declaration(
         files=tuple(files),
         cluster=builder.cluster[0] if builder.cluster else ClusterSettings(),
         scope="cluster" if top("scope", "declared") == "cluster" else "declared",
-        prune_policies=top("prune_policies", False),
+        prune_policies=bool(prune),
+        prune_match=prune.get("match") if isinstance(prune, Mapping) else None,
         clean_backup=top("clean_backup", False),
         policies=dict(builder.policies),
         applications={name: decl for name, (decl, _) in builder.applications.items()},

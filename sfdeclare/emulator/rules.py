@@ -196,17 +196,22 @@ class _Resolver:
             out["PartitionId"] = item.partition
         return out
 
-    def configured(self, item: Assignment) -> bool:
-        """Whether an entity has anything to report: an effective policy or a suspension."""
-        return any(k in self.mappings or k in self.suspensions for k, _ in self.chain(item))
+    def has_policy(self, item: Assignment) -> bool:
+        """Whether a policy applies to an entity (its own mapping or an ancestor's)."""
+        return any(k in self.mappings for k, _ in self.chain(item))
 
 
 def configuration(tx: Tx, entity: Entity, token: str | None, max_results: int) -> dict[str, Any] | None:
-    """GetBackupConfigurationInfo: one object (or None) for a partition, a page of items otherwise."""
+    """GetBackupConfigurationInfo: one object (or None) for a partition, a page of items otherwise.
+
+    A partition answers an item only when a policy applies to it: the 6.4 server builds the item where it finds
+    the effective mapping (``GetBackupMappingInfoOperation.cs``, partition case; reviews/fidelity-audit.md
+    finding 7), so a partition that is suspended but has no effective policy answers ``null`` like one with
+    nothing configured: its suspension cannot be read there."""
     resolver = _Resolver(tx, entity.app)
     target = entity.assignment()
     if entity.kind == "Partition":
-        return resolver.info(target) if resolver.configured(target) else None
+        return resolver.info(target) if resolver.has_policy(target) else None
     # The entity itself when a policy applies to it (an application only with its own mapping, §5.4), then
     # every child with its own mapping or its own suspension.
     items: list[tuple[str, dict[str, Any]]] = []

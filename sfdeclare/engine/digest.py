@@ -44,4 +44,6 @@ def live_digest(live: LiveState) -> str:
             for name, refs in sorted(live.policy_entities.items())
         },
     }
+    if live.gone_entities:  # only when pruning found some, so a digest without them stays what it was
+        data["gone"] = sorted(list(r.sort_key()) for r in live.gone_entities)
     return "sha256:" + hashlib.sha256(canonical_json(data).encode()).hexdigest()

@@ -7,9 +7,14 @@ Classes (PRODUCT.md §3, `sfdeclare drift`):
   service or partition that does not exist);
 - ``unmanaged``: live, and nothing declares it (an explicit mapping in a declared application; with
   ``all_applications`` or ``scope: cluster`` mappings in undeclared applications; a live policy that nothing
-  declares or references);
+  declares or references, under ``scope: cluster`` or where ``prune_policies`` covers it: under
+  ``scope: declared`` another team's policy is an info line, not drift);
 - ``suspended_out_of_band``: a live suspension where the file says nothing (``suspended`` not written). A plan
-  never changes it; drift reports it.
+  leaves it, except where it would outlive the application's last mapping or sits on a service that no longer
+  exists (then a plan resumes it); drift reports it either way.
+
+Orphans (mappings and suspensions of partitions that no longer exist) are warnings, never drift: no request
+can remove them (``engine/diff.py``).
 
 The comparison is ``engine/diff.py``'s, the one the planner uses, so drift reports exactly what a plan would change
 plus what no plan changes (tests/test_drift.py holds that as a property). An application's own suspension the
@@ -32,6 +37,7 @@ from sfdeclare.engine.diff import (
     MappingDifference,
     SuspensionDifference,
     compare,
+    stuck_warning,
     unverifiable_warning,
 )
 from sfdeclare.engine.digest import live_digest
@@ -149,6 +155,7 @@ def drift(declaration: Declaration, live: LiveState, options: DriftOptions | Non
             )
         )
     diagnostics.extend(binding.errors)
+    diagnostics.extend(differences.notes)
     diagnostics.extend(_policies(differences, live, items))
     items.extend(_mapping(d, live, declaration) for d in differences.mappings)
     for suspension in differences.suspensions:
@@ -156,6 +163,8 @@ def drift(declaration: Declaration, live: LiveState, options: DriftOptions | Non
             diagnostics.append(
                 Diagnostic("warning", unverifiable_warning(suspension.ref), suspension.location)
             )
+        elif suspension.kind == "stuck":  # no apply can close it: a warning, as in the plan
+            diagnostics.append(Diagnostic("warning", stuck_warning(suspension.ref), suspension.location))
         else:
             items.append(_suspension(suspension))
     return DriftReport(
@@ -217,7 +226,10 @@ def _policies(differences: Differences, live: LiveState, items: list[DriftItem])
 def _mapping(diff: MappingDifference, live: LiveState, declaration: Declaration) -> DriftItem:
     ref, settings = diff.ref, diff.settings
     if diff.declared is None:
-        if ref.application in declaration.applications:
+        if diff.gone:
+            message = f"the cluster keeps a mapping to {diff.live} for {ref.service}, which no longer exists"
+            loc = None
+        elif ref.application in declaration.applications:
             message = f"the cluster maps {diff.live} here; the declaration has no policy at this level"
             loc = settings.location if settings else None
         else:
@@ -245,10 +257,22 @@ _HIDDEN = "the cluster does not show whether this application is suspended"
 
 def _suspension(diff: SuspensionDifference) -> DriftItem:
     ref = diff.ref
-    if diff.kind == "out_of_band":
-        message = "suspended on the cluster where the declaration says nothing (a plan leaves it as it is)"
+    if diff.kind in ("out_of_band", "stranded", "leftover"):
+        if diff.kind == "stranded":
+            message = (
+                f"{_HIDDEN}; "
+                if diff.hidden
+                else "suspended on the cluster where the declaration says nothing; "
+            ) + "a plan resumes it before removing the application's last mapping"
+        elif diff.kind == "leftover":
+            message = f"suspended on {ref.service}, which no longer exists (a plan resumes it)"
+        else:
+            message = (
+                "suspended on the cluster where the declaration says nothing (a plan leaves it as it is)"
+            )
+        live = None if diff.hidden else True
         return DriftItem(
-            "suspended_out_of_band", "suspension", ref.address, None, True, message, ref.application
+            "suspended_out_of_band", "suspension", ref.address, None, live, message, ref.application
         )
     live = None if diff.hidden else diff.live
     if diff.kind == "missing":

@@ -138,14 +138,16 @@ class EffectiveChange:
     address: str
     before: Effective
     after: Effective
+    backups_deleted: bool = False  # a clean_backup disable deletes its stored backups
 
 
 @dataclass(frozen=True)
 class Plan:
     """A plan: its changes in apply order, what it was made from (endpoint, API options, digests, read scope)
     and the entities whose effective settings it changes (``services_changed`` / ``partitions_changed`` count
-    those whose effective policy changes); ``impact`` is what it changes in backups per day and restore points
-    (None for a plan file of format version 1, which did not hold it)."""
+    those whose effective policy or suspension changes; ``partitions_unread``: how many of those services had
+    their partitions not read, so their partitions are not counted); ``impact`` is what it changes in backups
+    per day and restore points (None for a plan file of format version 1, which did not hold it)."""
 
     tool_version: str
     endpoint: str
@@ -161,6 +163,7 @@ class Plan:
     partitions_changed: int = 0
     services_changed: int = 0
     impact: PlanImpact | None = None
+    partitions_unread: int = 0
 
     @property
     def empty(self) -> bool:
@@ -173,6 +176,7 @@ class Plan:
         counts["destructive"] = sum(1 for c in self.changes if c.destructive)
         counts["services_effective_changed"] = self.services_changed
         counts["partitions_effective_changed"] = self.partitions_changed
+        counts["services_partitions_not_read"] = self.partitions_unread
         return counts
 
     def phases(self) -> list[tuple[int, list[Change]]]:

@@ -81,14 +81,22 @@ def to_json(plan: Plan, summary_line: str) -> dict[str, Any]:
             "all_applications": plan.read_scope.all_applications,
             "prune_candidates": list(plan.read_scope.prune_candidates),
             "declared_policies": list(plan.read_scope.declared_policies),
-            "suspension_probes": list(plan.read_scope.suspension_probes),
+            "policy_names": None
+            if plan.read_scope.policy_names is None
+            else list(plan.read_scope.policy_names),
+            "prune_match": plan.read_scope.prune_match,
         },
         "refresh_secrets": plan.refresh_secrets,
         "summary": plan.summary(),
         "summary_line": summary_line,
         "actions": [change_json(c) for c in plan.changes],
         "effective_changes": [
-            {"address": e.address, "before": _effective_json(e.before), "after": _effective_json(e.after)}
+            {
+                "address": e.address,
+                "before": _effective_json(e.before),
+                "after": _effective_json(e.after),
+                **({"backups_deleted": True} if e.backups_deleted else {}),
+            }
             for e in plan.effective_changes
         ],
         "diagnostics": [d.to_json() for d in plan.diagnostics],
@@ -201,7 +209,12 @@ def plan_from_json(data: Mapping[str, Any]) -> Plan:
     ValueError on a malformed one."""
     scope = data["read_scope"]
     effective = tuple(
-        EffectiveChange(str(e["address"]), Effective(**e["before"]), Effective(**e["after"]))
+        EffectiveChange(
+            str(e["address"]),
+            Effective(**e["before"]),
+            Effective(**e["after"]),
+            bool(e.get("backups_deleted", False)),
+        )
         for e in data.get("effective_changes", [])
     )
     summary = data.get("summary", {})
@@ -218,7 +231,8 @@ def plan_from_json(data: Mapping[str, Any]) -> Plan:
             all_applications=bool(scope["all_applications"]),
             prune_candidates=tuple(scope.get("prune_candidates", [])),
             declared_policies=tuple(scope.get("declared_policies", [])),
-            suspension_probes=tuple(scope.get("suspension_probes", [])),
+            policy_names=None if scope.get("policy_names") is None else tuple(scope["policy_names"]),
+            prune_match=scope.get("prune_match"),
         ),
         changes=tuple(_change_from(c) for c in data["actions"]),
         effective_changes=effective,
@@ -227,6 +241,7 @@ def plan_from_json(data: Mapping[str, Any]) -> Plan:
         partitions_changed=int(summary.get("partitions_effective_changed", 0)),
         services_changed=int(summary.get("services_effective_changed", 0)),
         impact=impact_from_json(data["impact"]) if data.get("impact") is not None else None,
+        partitions_unread=int(summary.get("services_partitions_not_read", 0)),
     )
 
 
@@ -268,9 +283,8 @@ def _diagnostic_from(data: Mapping[str, Any]) -> Diagnostic:
         loc = Location(
             str(data["file"]), int(data["line"]), int(data["column"]), str(data.get("path") or "$")
         )
-    if data["severity"] == "error":
-        return Diagnostic("error", str(data["message"]), loc)
-    return Diagnostic("warning", str(data["message"]), loc)
+    severity = data["severity"]
+    return Diagnostic(severity if severity in ("error", "info") else "warning", str(data["message"]), loc)
 
 
 def request_problem(change: Change, plan: Plan) -> str | None:

@@ -9,7 +9,7 @@ way; suspend and resume need some mapping in the application; a policy cannot be
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sfdeclare import __version__
@@ -22,6 +22,7 @@ from sfdeclare.engine.diff import (
     PolicyComparison,
     SuspensionDifference,
     compare,
+    stuck_warning,
     unverifiable_warning,
 )
 from sfdeclare.engine.digest import live_digest
@@ -29,8 +30,14 @@ from sfdeclare.engine.effective import effective_changes
 from sfdeclare.engine.impact import plan_impact
 from sfdeclare.engine.plan import Action, Change, Plan, ordered
 from sfdeclare.errors import Diagnostic, Location, PlanError
-from sfdeclare.model.addresses import EntityRef, PolicyRef
-from sfdeclare.model.declaration import Declaration, LevelSettings, is_no_policy_keyword, keyword_message
+from sfdeclare.model.addresses import EntityRef, PolicyRef, Ref, within
+from sfdeclare.model.declaration import (
+    SECRET_FIELDS,
+    Declaration,
+    LevelSettings,
+    is_no_policy_keyword,
+    keyword_message,
+)
 from sfdeclare.model.inheritance import effective
 from sfdeclare.model.live import LiveState
 from sfdeclare.model.references import has_references
@@ -97,8 +104,13 @@ class _Planner:
         )
         self.managed_apps = self.differences.managed_applications
         # the explicit mappings once the plan has run: what the declaration maps, and what it leaves alone
+        # (orphaned mappings stay too: nothing can remove them; they keep no policy in use)
+        self.orphaned = {o.ref for o in self.differences.orphans}
+        self.purged: list[EntityRef] = []  # mappings a pruned policy's Delete purges
         self.after_mappings: dict[EntityRef, str] = {
-            ref: pol for ref, pol in live.mappings.items() if ref.application not in self.managed_apps
+            ref: pol
+            for ref, pol in live.mappings.items()
+            if ref.application not in self.managed_apps or ref in self.orphaned
         }
         for level in self.levels:
             if level.settings.policy is not None:
@@ -116,11 +128,13 @@ class _Planner:
         )
         if unmatched:
             raise PlanError(unmatched)
+        self.diagnostics.extend(self.differences.notes)
         self.check_binding()
         self.check_keyword_policies()
         self.plan_mappings(self.differences.mappings)
         after_suspensions = self.plan_suspensions(self.differences.suspensions)
         self.plan_policies(self.differences)
+        after_suspensions = self.resume_before_purge(after_suspensions)
         self.check_overrides(self.levels)
         if any(d.severity == "error" for d in self.diagnostics):
             raise PlanError(self.diagnostics)
@@ -130,8 +144,13 @@ class _Planner:
         changes, left_out = selection.exclude(with_dependencies(self.changes, apps_mapped_now), self.excluded)
         self.diagnostics.extend(left_out)
         changes = filter_targets(changes, self.targets)
-        effects, services_changed, partitions_changed = effective_changes(
-            self.live, self.after_mappings, after_suspensions, self.managed_apps, self.targets
+        shown_targets = self.targets
+        if self.targets:
+            changes = _pulled_in(changes, self.targets)
+            # what the pulled-in changes do is part of the targeted plan's impact
+            shown_targets = (*self.targets, *(c.target for c in changes))
+        effects = effective_changes(
+            self.live, self.after_mappings, after_suspensions, self.managed_apps, shown_targets, changes
         )
         in_order = ordered(changes)
         return Plan(
@@ -147,11 +166,12 @@ class _Planner:
                 also_read=(*self.options.targets, *self.options.also_read),
             ),
             changes=in_order,
-            effective_changes=effects,
+            effective_changes=effects.changes,
             diagnostics=tuple(self.diagnostics),
             refresh_secrets=self.options.refresh_secrets,
-            partitions_changed=partitions_changed,
-            services_changed=services_changed,
+            partitions_changed=effects.partitions,
+            services_changed=effects.services,
+            partitions_unread=effects.unread,
             impact=plan_impact(in_order, self.live) if self.options.impact else None,
         )
 
@@ -192,7 +212,8 @@ class _Planner:
     def check_keyword_policies(self) -> None:
         """A live policy named like a no-policy keyword (another tool may have created ``None``) makes the bare
         keyword ambiguous: refused with the explicit form, as the loader does for declared ones."""
-        named = {n.casefold(): n for n in self.live.policies if is_no_policy_keyword(n)}
+        live_names = (*self.live.policies, *self.live.foreign_policies)  # another team's counts too
+        named = {n.casefold(): n for n in live_names if is_no_policy_keyword(n)}
         if not named:
             return
         for app, svc, part in self.declaration.iter_levels():
@@ -226,7 +247,7 @@ class _Planner:
             self.plan_policy(comparison)
         for name, loc in differences.undefined_policies:
             self.error(f"policy {name} is not declared and does not exist on the cluster", loc)
-        mapped_after = set(self.after_mappings.values())
+        mapped_after = {p for ref, p in self.after_mappings.items() if ref not in self.orphaned}
         for name in differences.unmanaged_policies:
             self.plan_unmanaged_policy(name, mapped_after)
 
@@ -262,7 +283,12 @@ class _Planner:
             )
             return
         fields = comparison.fields
-        refresh = self.options.refresh_secrets and bool(comparison.declared.secret_fields())
+        # a policy that has or had credentials: re-sending it also removes the ones the file no longer holds
+        had = comparison.live.get("Storage", {})
+        refresh = self.options.refresh_secrets and bool(
+            comparison.declared.secret_fields()
+            or (isinstance(had, Mapping) and any(k in SECRET_FIELDS for k in had))
+        )
         if not fields and not refresh:
             return
         if comparison.masked:
@@ -281,7 +307,9 @@ class _Planner:
             if refresh:
                 reason += "; secrets re-sent (--refresh-secrets)"
         else:
-            reason = f"--refresh-secrets: re-send the secrets of the policy declared{_where(loc)}"
+            reason = f"--refresh-secrets: re-send the credentials of the policy declared{_where(loc)}" + (
+                "" if comparison.declared.secret_fields() else " (it declares none: removes the cluster's)"
+            )
         if comparison.kept:
             count = len(comparison.kept)
             reason += f"; {count} field{'s' if count != 1 else ''} sfdeclare does not model kept as they are"
@@ -306,26 +334,90 @@ class _Planner:
         if entities is None:
             self.warn(f"policy {name} is not declared, but its mappings were not read: not pruned", None)
             return
+        # entities that no longer exist do not keep a policy in use: its Delete purges their mappings (§2)
         still = [
             r
             for r in entities
-            if r.application not in self.managed_apps or self.after_mappings.get(r) == name
+            if (r.application not in self.managed_apps or self.after_mappings.get(r) == name)
+            and r not in self.orphaned
+            and self.live.exists(r) is not False
         ]
         if still or name in mapped_after:
             where = ", ".join(r.address for r in still[:3]) or "a planned mapping"
             self.warn(f"policy {name} is not declared but is still mapped ({where}): not pruned", None)
             return
+        purged = [r for r in entities if r in self.orphaned or self.live.exists(r) is False]
+        # the Delete purges them: an application left with no mapping at all cannot keep a declared suspension
+        left = {ref for ref in self.after_mappings if ref not in purged}
+        for level in self.levels:
+            app = level.ref.application
+            purges_last = any(r.application == app for r in purged) and not any(
+                r.application == app for r in left
+            )
+            if level.settings.suspended and purges_last:
+                self.warn(
+                    f"policy {name} is not pruned: deleting it purges the last mappings of {app} (of "
+                    f"entities that no longer exist), where {level.ref.address} is declared suspended",
+                    level.settings.suspended_location or level.settings.location,
+                )
+                return
+        self.purged.extend(purged)
         self.changes.append(
             Change(
                 target=PolicyRef(name),
                 action=Action.DELETE_POLICY,
                 before=dict(self.live.policies[name]),
                 after=None,
-                reason="prune_policies: nothing declares this policy and nothing maps to it after this plan",
+                reason="prune_policies: nothing declares this policy and nothing maps to it after this plan"
+                + (
+                    f"; deleting it purges {len(purged)} mapping{'s' if len(purged) != 1 else ''} of "
+                    "entities that no longer exist"
+                    if purged
+                    else ""
+                ),
                 request=routes.delete_policy(name, self.api),
                 destructive=True,
             )
         )
+
+    def resume_before_purge(self, suspended: frozenset[EntityRef]) -> frozenset[EntityRef]:
+        """A pruned policy's Delete purges the mappings of entities that no longer exist; where those were an
+        application's last, its suspensions are resumed first, as before any last mapping goes (engine/diff.py,
+        ``stranded``). Returns the suspensions the cluster holds afterwards."""
+        for ref in self.purged:
+            self.after_mappings.pop(ref, None)
+        after = set(suspended)
+        resumed = {c.target for c in self.changes if c.action is Action.RESUME_BACKUP}
+        apps = {r.application for r in self.purged if r.application in self.managed_apps}
+        for app in sorted(apps):
+            if any(ref.application == app for ref in self.after_mappings):
+                continue
+            targets = sorted(
+                (s for s in after if s.application == app and self.live.exists(s) is not False),
+                key=EntityRef.sort_key,
+            )
+            hidden = app in self.live.hidden_application_suspension and EntityRef(app) not in targets
+            for ref in [*([EntityRef(app)] if hidden else []), *targets]:
+                if ref in resumed:
+                    continue
+                what = (
+                    "the cluster does not show whether this application is suspended (resuming is a no-op if not)"
+                    if hidden and ref == EntityRef(app)
+                    else "suspended here where the configuration says nothing"
+                )
+                self.changes.append(
+                    Change(
+                        target=ref,
+                        action=Action.RESUME_BACKUP,
+                        before=ref in after,
+                        after=False,
+                        reason=f"{what}; pruning a policy purges the application's last mappings (of entities "
+                        "that no longer exist), after which nothing could resume it: resumed first",
+                        request=routes.resume_backup(ref, self.api),
+                    )
+                )
+                after.discard(ref)
+        return frozenset(after)
 
     # --- mappings and suspensions ------------------------------------------------------------------------------
 
@@ -364,7 +456,12 @@ class _Planner:
         ref, settings = diff.ref, diff.settings
         clean, clean_loc = self.clean_backup_for(settings)
         declared_app = self.declaration.applications.get(ref.application)
-        if declared_app is not None:
+        if diff.gone:
+            reason = (
+                f"the cluster keeps a mapping to {policy} for {ref.service}, which no longer exists "
+                "(service-level calls are not looked up, so it can be removed)"
+            )
+        elif declared_app is not None:
             reason = (
                 f"the cluster maps {policy} here; the declaration{_where(declared_app.settings.location)} has no "
                 "policy at this level"
@@ -408,12 +505,19 @@ class _Planner:
                 )
         suspended = set(self.live.suspensions)
         for diff in differences:
-            if diff.ref in refused or diff.declared is None:  # out of band: a plan leaves it as it is
+            if diff.ref in refused:
+                continue
+            if diff.kind == "out_of_band":  # a plan leaves it as it is, and says so
+                mapped = diff.ref.application in apps_with_mapping_after
+                self.warn(unmanaged_suspension_note(diff.ref, mapped), None)
                 continue
             if diff.kind == "unverifiable":
                 self.warn(unverifiable_warning(diff.ref), diff.location)
                 continue
-            want = diff.declared
+            if diff.kind == "stuck":
+                self.warn(stuck_warning(diff.ref), diff.location)
+                continue
+            want = bool(diff.declared)
             ref = diff.ref
             request = routes.suspend_backup(ref, self.api) if want else routes.resume_backup(ref, self.api)
             self.changes.append(
@@ -422,7 +526,7 @@ class _Planner:
                     action=Action.SUSPEND_BACKUP if want else Action.RESUME_BACKUP,
                     before=diff.live,
                     after=want,
-                    reason=f"declared suspended: {'true' if want else 'false'}{_where(diff.location)}",
+                    reason=_suspension_reason(diff),
                     request=request,
                     location=diff.location,
                 )
@@ -432,6 +536,60 @@ class _Planner:
             else:
                 suspended.discard(ref)
         return frozenset(suspended)
+
+
+def _pulled_in(changes: Sequence[Change], targets: Sequence[Ref]) -> list[Change]:
+    """Mark the changes that are outside ``--target`` and kept only because a targeted change waits for them."""
+    waiting: dict[str, list[str]] = {}
+    for c in changes:
+        for dep in c.depends_on:
+            waiting.setdefault(dep, []).append(c.address)
+    return [
+        c
+        if within(c.target, targets)
+        else replace(
+            c,
+            reason=f"{c.reason} -- outside --target, pulled in: {', '.join(waiting.get(c.id, []))} "
+            "waits for it",
+        )
+        for c in changes
+    ]
+
+
+def unmanaged_suspension_note(ref: EntityRef, mapped: bool) -> str:
+    lift = (
+        "write suspended: false at this level to lift it"
+        if mapped
+        else f"it can be lifted only once application {ref.application} has a backup mapping again "
+        "(Service Fabric resumes only where some policy is mapped)"
+    )
+    return (
+        f"{ref.address} stays suspended: the configuration does not write suspended there, so no plan "
+        f"changes it; {lift}"
+    )
+
+
+def _suspension_reason(diff: SuspensionDifference) -> str:
+    if diff.kind == "stranded":
+        what = (
+            "the cluster does not show whether this application is suspended (resuming is a no-op if not)"
+            if diff.hidden
+            else "suspended here where the configuration says nothing"
+        )
+        return (
+            f"{what}; this plan removes the application's last mapping, after which nothing could resume it "
+            "and it would return with the next mapping: resumed first"
+        )
+    if diff.kind == "leftover":
+        return (
+            f"left on {diff.ref.service}, which no longer exists (service-level calls are not looked up, so it "
+            "can be resumed)"
+        )
+    want = "true" if diff.declared else "false"
+    reason = f"declared suspended: {want}{_where(diff.location)}"
+    if diff.hidden:
+        reason += "; the cluster does not show this application's own suspension: sent to be sure"
+    return reason
 
 
 def _shown(body: Mapping[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from typing import Any, Literal
 
 from sfdeclare.errors import Diagnostic, Location
@@ -216,6 +217,7 @@ class Declaration:
     cluster: ClusterSettings = field(default_factory=ClusterSettings)
     scope: Scope = "declared"
     prune_policies: bool = False
+    prune_match: str | None = None  # prune only the policies whose names match this glob (fnmatch)
     clean_backup: bool = False
     policies: Mapping[str, PolicyDecl] = field(default_factory=dict)
     applications: Mapping[str, ApplicationDecl] = field(default_factory=dict)
@@ -233,6 +235,19 @@ class Declaration:
                 yield app, svc, None
                 for part in svc.partitions:
                     yield app, svc, part
+
+    def referenced_policies(self) -> tuple[str, ...]:
+        """Every policy a level names, in declaration order (levels missing live still reference theirs)."""
+        names: dict[str, None] = {}
+        for app, svc, part in self.iter_levels():
+            settings = part.settings if part else svc.settings if svc else app.settings
+            if settings.policy is not None:
+                names.setdefault(settings.policy)
+        return tuple(names)
+
+    def prunes(self, name: str) -> bool:
+        """Whether ``prune_policies`` covers an undeclared policy of this name (its ``match`` pattern)."""
+        return self.prune_policies and (self.prune_match is None or fnmatchcase(name, self.prune_match))
 
 
 # --- the live state ------------------------------------------------------------------------------------------

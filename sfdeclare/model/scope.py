@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 
 from sfdeclare.model.addresses import AddressError, EntityRef, application_name, parse_address, service_name
 from sfdeclare.model.declaration import Declaration
@@ -24,7 +25,15 @@ class ReadScope:
     all_applications: bool = False
     prune_candidates: tuple[str, ...] = ()  # ("*",): read the mappings of every policy nothing declares
     declared_policies: tuple[str, ...] = ()
-    suspension_probes: tuple[str, ...] = ()  # applications whose own suspension the declaration manages
+    # None: every live policy matters to the plan. Otherwise only these (declared and referenced ones) and those
+    # ``prune_match`` selects; the others belong to someone else and stay out of the plan and its digest.
+    policy_names: tuple[str, ...] | None = None
+    prune_match: str | None = None
+
+    def policy_relevant(self, name: str) -> bool:
+        if self.policy_names is None or name in self.policy_names:
+            return True
+        return self.prune_match is not None and fnmatchcase(name, self.prune_match)
 
 
 def read_scope(
@@ -52,15 +61,16 @@ def read_scope(
             assert ref.service is not None
             partition_services.append(ref.service)
     prune = declaration.prune_policies
+    every_app = all_applications or declaration.scope == "cluster"
+    every_policy = every_app or (prune and declaration.prune_match is None)
     return ReadScope(
         applications=tuple(applications),
         partition_services=tuple(partition_services),
-        all_applications=all_applications or declaration.scope == "cluster",
+        all_applications=every_app,
         prune_candidates=("*",) if prune else (),
         declared_policies=tuple(declaration.policies) if prune else (),
-        suspension_probes=tuple(
-            application_name(app.name)
-            for app in declaration.applications.values()
-            if app.settings.suspended is not None
-        ),
+        policy_names=None
+        if every_policy
+        else tuple(dict.fromkeys([*declaration.policies, *declaration.referenced_policies()])),
+        prune_match=declaration.prune_match if prune else None,
     )

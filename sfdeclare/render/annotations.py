@@ -47,14 +47,13 @@ def diagnostic_annotation(
 ) -> str:
     """A diagnostic at its file:line:col; ``with_path`` adds its JSON path to the message."""
     where = diagnostic.location
+    kind = "notice" if diagnostic.severity == "info" else diagnostic.severity  # GitHub's word for info
     if where is None:
-        return annotation(diagnostic.severity, diagnostic.message)
+        return annotation(kind, diagnostic.message)
     message = diagnostic.message
     if with_path and where.path not in ("", "$"):
         message = f"{message} ({where.path})"
-    return annotation(
-        diagnostic.severity, message, file=where.file, line=where.line, col=where.column, title=title
-    )
+    return annotation(kind, message, file=where.file, line=where.line, col=where.column, title=title)
 
 
 # GitHub shows at most 10 annotations of each type (error, warning, notice) per step and 50 per job

@@ -28,9 +28,12 @@ def plan_line(plan: Plan) -> str:
     ]
     line = "Plan: " + ", ".join(parts) + "."
     line += (
-        f" Effective policy changes for {plural(plan.services_changed, 'service')} and "
-        f"{plural(plan.partitions_changed, 'known partition')}."
+        f" Effective backup changes for {plural(plan.services_changed, 'service')} and "
+        f"{plural(plan.partitions_changed, 'partition')}"
     )
+    if plan.partitions_unread:
+        line += f" (partitions of {plural(plan.partitions_unread, 'service')} not read: they follow their service)"
+    line += "."
     if s["destructive"]:
         line += f" {s['destructive']} destructive."
     return line
@@ -66,7 +69,10 @@ def coverage_line(coverage: Coverage) -> str:
     if coverage.services_suspended:
         text += f" ({coverage.services_suspended} suspended)"
     if coverage.partitions_known:
-        text += f"; {coverage.partitions_covered} of {coverage.partitions_known} known partitions"
+        text += (
+            f"; {coverage.partitions_covered} of {plural(coverage.partitions_known, 'partition')} read "
+            "(partitions are read only where partition-level settings or mappings exist)"
+        )
     if coverage.without:
         text += "; without: " + ", ".join(_without_text(w) for w in coverage.without)
     return text + "."

@@ -34,7 +34,8 @@ def render_plan(plan: Plan, *, color: bool = False, complete: bool = False) -> s
         lines.append(paint("Effective backup changes:", BOLD, color))
         shown = len(plan.effective_changes) if complete else EFFECTIVE_SHOWN
         for e in plan.effective_changes[:shown]:
-            lines.append(f"  {e.address}: {effective_text(e.before)} -> {effective_text(e.after)}")
+            deleted = "  (stored backups deleted)" if e.backups_deleted else ""
+            lines.append(f"  {e.address}: {effective_text(e.before)} -> {effective_text(e.after)}{deleted}")
         hidden = len(plan.effective_changes) - shown
         if hidden > 0:
             lines.append(f"  ... and {hidden} more (see --format json)")

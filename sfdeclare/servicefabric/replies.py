@@ -397,7 +397,9 @@ def explicit_configuration(items: Iterable[BackupConfigurationItem]) -> Explicit
                 suspensions.add(origin)
     # An application-level answer shows the application's own suspension through the application's item, or
     # through any child that is not suspended at its own level (it reports the queried entity's suspension).
-    shown = not items_seen or any(
+    # An empty answer (404: nothing mapped, nothing suspended below) shows nothing: a suspension outlives the
+    # mappings (SF-BACKUP-API.md §5.2), so it is no proof that the application is not suspended.
+    shown = any(
         item.ref.level == "Application"
         or not (item.suspended and item.suspension_inherited_from == item.ref.level)
         for item in items_seen

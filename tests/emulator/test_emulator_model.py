@@ -56,7 +56,7 @@ class Model:
         chain = [(APP, SVC, pid), (APP, SVC), (APP,)]
         policy = next(((self.mappings[k], LEVELS[len(k) - 1]) for k in chain if k in self.mappings), None)
         suspension = next((LEVELS[len(k) - 1] for k in chain if k in self.suspended), None)
-        if policy is None and suspension is None:
+        if policy is None:  # the 6.4 server builds the item only where it finds a policy
             return None
         return {
             "Kind": "Partition",
