@@ -119,13 +119,13 @@ def test_partition_mappings_the_file_does_not_place_cost_one_listing_per_service
                 client.enable_backup(EntityRef(app, svc, partition.id), "extra")
     stats = plain.read()
     assert stats["Routes"][PARTITIONS] == len(services)
-    assert stats["Total"] == plain.scenario.expected_plan_requests + len(services)
+    assert stats["Total"] == plain.scenario.expected_read_requests + len(services)
     store = Store(plain.state)  # re-created: the mappings are orphans now, told apart by the same one listing
     try:
         recreate_service(store, services[0][1])
     finally:
         store.close()
-    assert plain.read()["Total"] == plain.scenario.expected_plan_requests + len(services)
+    assert plain.read()["Total"] == plain.scenario.expected_read_requests + len(services)
 
 
 def test_a_converged_cluster_costs_the_same_reads(
