@@ -81,7 +81,7 @@ level: st.SearchStrategy[dict[str, Any]] = st.fixed_dictionaries(
 
 @st.composite
 def scenarios(draw: st.DrawFn) -> Scenario:
-    apps = []
+    apps: list[dict[str, Any]] = []
     config_apps: dict[str, Any] = {}
     before: list[tuple[str, EntityRef, str | None]] = []
     for a in range(draw(st.integers(1, 3))):
@@ -132,14 +132,14 @@ def scenarios(draw: st.DrawFn) -> Scenario:
                 services.setdefault(ref.service.rsplit("/", 1)[1], {})["suspended"] = False
     # services re-created or removed once their mappings and suspensions exist; a removed one leaves the file
     lifecycle: list[tuple[str, str]] = []
-    for app in apps:
-        for svc in app["services"]:
-            if svc["kind"] == "Stateful" and draw(st.integers(0, 5)) == 0:
+    for topo_app in apps:
+        for topo_svc in topo_app["services"]:
+            if topo_svc["kind"] == "Stateful" and draw(st.integers(0, 5)) == 0:
                 what = draw(st.sampled_from(["recreate", "remove"]))
-                lifecycle.append((what, svc["name"]))
+                lifecycle.append((what, topo_svc["name"]))
                 if what == "remove":
-                    short_app = app["name"].removeprefix("fabric:/")
-                    short_svc = svc["name"].rsplit("/", 1)[1]
+                    short_app = topo_app["name"].removeprefix("fabric:/")
+                    short_svc = topo_svc["name"].rsplit("/", 1)[1]
                     config_apps.get(short_app, {}).get("services", {}).pop(short_svc, None)
     # another team's application and policy, never in the file
     apps.append({"name": FOREIGN_APP, "services": [{"name": f"{FOREIGN_APP}/Svc", "kind": "Stateful"}]})

@@ -346,7 +346,8 @@ def test_refresh_secrets_propagates_a_removed_password(tmp_path: Path) -> None:
             stored = tx.policy("P")
     finally:
         store.close()
-    assert stored is not None and stored["Storage"].get("PrimaryPassword") is None, stored["Storage"]
+    assert stored is not None
+    assert stored["Storage"].get("PrimaryPassword") is None, stored["Storage"]
 
 
 def test_emulator_service_commands_refuse_an_unknown_service_in_one_line(tmp_path: Path) -> None:
