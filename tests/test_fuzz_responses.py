@@ -24,8 +24,8 @@ from sfdeclare.errors import ClusterError, ConfigError
 from sfdeclare.model.addresses import EntityRef
 from sfdeclare.servicefabric import replies
 
-BUDGET = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-PARSER_BUDGET = settings(BUDGET, max_examples=100)  # the pure parsers are cheap to cover; generation is not
+BUDGET = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PARSER_BUDGET = settings(BUDGET, max_examples=60)  # the pure parsers are cheap to cover; generation is not
 
 WIRE_KEYS = (
     "Items", "ContinuationToken", "Name", "TypeName", "ServiceKind", "HasPersistedState", "Kind", "EntityKind",
