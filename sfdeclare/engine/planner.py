@@ -4,6 +4,11 @@ The comparison itself is ``engine/diff.py`` (shared with drift and explain); the
 into changes. Service Fabric's rules (SF-BACKUP-API.md §5) decide everything here: a mapping lives at exactly one
 level and the nearest explicit mapping wins (partition > service > application); suspensions resolve the same
 way; suspend and resume need some mapping in the application; a policy cannot be deleted while mapped.
+
+Over 400 lines: planning policies, mappings and suspensions shares one state (the changes so far, the
+mappings they leave, the diagnostics), and the rules between them (resume before the last mapping goes, never
+prune a policy an orphan or a declared suspension still needs) read best side by side. The comparison is
+``diff``, the order ``dependencies``, --replace/--exclude ``selection``, the impact ``impact``.
 """
 
 from __future__ import annotations

@@ -9,6 +9,9 @@ memory bounded by the file size because an alias shares the anchored value inste
 Plain scalars resolve as in YAML 1.2's core schema (what editors' YAML language servers assume): ``true`` /
 ``false``, ``null`` / ``~``, integers and floats; everything else (``10:00``, ``2024-01-01``, ``yes``, ``on``)
 stays a string, so run times and dates are never turned into sexagesimal numbers or date objects.
+
+Over 400 lines: the event-driven builder is one state machine (frames, marks, alias bounds), and the file
+checks before it (size, encoding) are what make its bounds hold.
 """
 
 from __future__ import annotations
