@@ -21,7 +21,7 @@ from sfdeclare.emulator import backups, clock, entities, health, listing, operat
 from sfdeclare.emulator import fabric_errors as fe
 from sfdeclare.emulator import storage as storages
 from sfdeclare.emulator.fabric_errors import FabricFault
-from sfdeclare.emulator.policies import _bind_storage, model_state_error
+from sfdeclare.emulator.policies import _bind_storage, json_boolean, model_state_error
 from sfdeclare.emulator.state import Store, Tx
 
 EMPTY: Any = object()
@@ -108,7 +108,11 @@ def bind_location_query(body: Any, runtime: str) -> dict[str, Any] | None:
     kind = entity.get("EntityKind")
     if kind not in _ENTITY_KINDS:
         raise fe.invalid(f"Invalid EntityKind {kind}")
-    out: dict[str, Any] = {"Storage": storage, "EntityKind": kind, "Latest": _bool(body, "Latest", where)}
+    out: dict[str, Any] = {
+        "Storage": storage,
+        "EntityKind": kind,
+        "Latest": json_boolean(body, "Latest", where),
+    }
     for field in ("ApplicationName", "ServiceName", "PartitionId"):
         value = entity.get(field)
         if value is not None and not isinstance(value, str):
@@ -131,17 +135,6 @@ def _storage_field(body: dict[str, Any], field: str, where: str, runtime: str) -
     if not isinstance(value, dict):
         raise model_state_error(f"{where}.{field}", f"Expected a JSON object for {field}.")
     return _bind_storage(value, runtime)
-
-
-def _bool(body: dict[str, Any], field: str, where: str) -> bool:
-    value = body.get(field)
-    if value is None:
-        return False
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    raise model_state_error(f"{where}.{field}", f"Could not convert value to boolean for {field}.")
 
 
 BINDERS = {"Backup": bind_backup, "Restore": bind_restore, "location_backups": bind_location_query}

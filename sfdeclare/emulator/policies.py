@@ -86,7 +86,9 @@ def _integer(obj: dict[str, Any], key: str, where: str, *, required: bool, defau
     raise bad
 
 
-def _boolean(obj: dict[str, Any], key: str, where: str) -> bool:
+def json_boolean(obj: dict[str, Any], key: str, where: str) -> bool:
+    """A boolean field as Json.NET binds it: absent is false, "true" and "false" strings are read, anything else
+    is a ModelState error."""
     value = obj.get(key)
     if value is None:
         return False
@@ -127,7 +129,7 @@ def bind_policy(body: Any, *, runtime: str) -> BoundPolicy:
         )
     bound: dict[str, Any] = {
         "Name": name,
-        "AutoRestoreOnDataLoss": _boolean(body, "AutoRestoreOnDataLoss", where),
+        "AutoRestoreOnDataLoss": json_boolean(body, "AutoRestoreOnDataLoss", where),
         "MaxIncrementalBackups": max_incremental,
         "Schedule": _bind_schedule(_object(body, "Schedule", where)),
         "Storage": _bind_storage(_object(body, "Storage", where), runtime),
