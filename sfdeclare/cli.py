@@ -20,13 +20,7 @@ from typing import TextIO
 
 from sfdeclare import __version__
 from sfdeclare.commands.debug import DEBUG
-from sfdeclare.errors import (
-    EXIT_ERROR,
-    EXIT_INTERNAL,
-    EXIT_INTERRUPTED,
-    DiagnosticsError,
-    SfdeclareError,
-)
+from sfdeclare.errors import EXIT_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED, DiagnosticsError, SfdeclareError
 
 # name -> (module, help, epilog), in the order ``sfdeclare --help`` lists them. A command's module, and all it
 # imports, loads only when that command runs or shows its help: `sfdeclare validate` never loads the HTTP client.

@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 from sfdeclare import schemas
 from sfdeclare.engine import planfile
-from sfdeclare.engine.impact import impact_json, plan_impact, services_to_count
+from sfdeclare.engine.impact import plan_impact, services_to_count
+from sfdeclare.engine.impact_figures import impact_json
 from sfdeclare.engine.planner import PlanOptions, plan
 from sfdeclare.model.addresses import EntityRef
 from sfdeclare.model.declaration import ApplicationDecl, Declaration, LevelSettings, PolicyDecl, ServiceDecl

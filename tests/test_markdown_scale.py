@@ -11,7 +11,7 @@ from fractions import Fraction
 import pytest
 from markdown_support import well_formed
 
-from sfdeclare.engine.impact import ApplicationImpact, PlanImpact, Totals
+from sfdeclare.engine.impact_figures import ApplicationImpact, PlanImpact, Totals
 from sfdeclare.engine.plan import Action, Change, EffectiveChange, Plan, ordered
 from sfdeclare.errors import Diagnostic, Location
 from sfdeclare.model.addresses import EntityRef, PolicyRef

@@ -6,21 +6,21 @@ and handshake time), so a hostile client cannot hold it.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import struct
+import threading
 import time
 from email.utils import formatdate
 from http import HTTPStatus
-from socketserver import StreamRequestHandler
-from typing import TYPE_CHECKING
+from socketserver import StreamRequestHandler, ThreadingTCPServer
+from typing import Any
 
 from sfdeclare.emulator import fabric_errors as fe
-from sfdeclare.emulator.app import MAX_BODY_BYTES, Request, Response, error_response
+from sfdeclare.emulator.app import MAX_BODY_BYTES, EmulatorApp, Request, Response, error_response
+from sfdeclare.emulator.chaos import Chaos
 from sfdeclare.emulator.fabric_errors import FabricFault
-
-if TYPE_CHECKING:
-    from sfdeclare.emulator.server import _HTTPServer
 
 IDLE_TIMEOUT_SECONDS = 60.0
 HANDSHAKE_TIMEOUT_SECONDS = 10.0
@@ -68,7 +68,7 @@ class Handler(StreamRequestHandler):
 
     timeout = IDLE_TIMEOUT_SECONDS
     disable_nagle_algorithm = True
-    server: _HTTPServer
+    server: HTTPServer
 
     def handle(self) -> None:
         keep_alive = True
@@ -242,3 +242,63 @@ class _Wire:
 
     def reset(self) -> None:
         self._handler._reset()
+
+
+class HTTPServer(ThreadingTCPServer):
+    """The listening socket: threads per connection, TLS wrapped per connection, connections tracked so that
+    stopping the server ends them."""
+
+    daemon_threads = True
+    # socketserver's default of 5 overflows when a client opens its whole pool at once; the kernel then drops
+    # the SYNs and the client waits a second to retransmit.
+    request_queue_size = 128
+    block_on_close = False
+    allow_reuse_address = True
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        app: EmulatorApp,
+        tls: ssl.SSLContext | None,
+        family: int,
+        chaos: Chaos | None = None,
+    ) -> None:
+        self.address_family = family
+        self.app = app
+        self.tls = tls
+        self.chaos = chaos
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(address, Handler)
+
+    def get_request(self) -> tuple[Any, Any]:
+        sock, address = super().get_request()
+        if self.tls is not None:
+            sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        with self._connections_lock:
+            self._connections.add(sock)
+        return sock, address
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        if isinstance(request, ssl.SSLSocket):
+            try:
+                request.settimeout(HANDSHAKE_TIMEOUT_SECONDS)
+                request.do_handshake()
+            except (OSError, ssl.SSLError):
+                return  # refused (e.g. no client certificate): the client sees the TLS alert
+        super().finish_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        return  # a client that went away mid-request is not the server's error
+
+    def close_connections(self) -> None:
+        with self._connections_lock:
+            connections = list(self._connections)
+        for sock in connections:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)

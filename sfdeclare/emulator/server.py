@@ -3,84 +3,21 @@ certificates, serving the same request -> response application as the in-process
 
 from __future__ import annotations
 
-import contextlib
 import socket
 import ssl
 import threading
-from socketserver import ThreadingTCPServer
 from types import TracebackType
-from typing import Any
 
-from sfdeclare.emulator.app import (
-    DEFAULT_QUERY_PAGE_SIZE,
-    EmulatorApp,
-)
+from sfdeclare.emulator.app import DEFAULT_QUERY_PAGE_SIZE, EmulatorApp
 from sfdeclare.emulator.auth import Access
 from sfdeclare.emulator.chaos import Chaos, check_mode
 from sfdeclare.emulator.clock import MODES as CLOCK_MODES
 from sfdeclare.emulator.clock import configure as configure_clock
 from sfdeclare.emulator.faults import FaultInjector
-from sfdeclare.emulator.http11 import HANDSHAKE_TIMEOUT_SECONDS, Handler
+from sfdeclare.emulator.http11 import HTTPServer
 from sfdeclare.emulator.runtimes import RUNTIMES
 from sfdeclare.emulator.state import Store, init_state
 from sfdeclare.errors import EmulatorError
-
-
-class _HTTPServer(ThreadingTCPServer):
-    daemon_threads = True
-    # socketserver's default of 5 overflows when a client opens its whole pool at once; the kernel then drops
-    # the SYNs and the client waits a second to retransmit.
-    request_queue_size = 128
-    block_on_close = False
-    allow_reuse_address = True
-
-    def __init__(
-        self,
-        address: tuple[str, int],
-        app: EmulatorApp,
-        tls: ssl.SSLContext | None,
-        family: int,
-        chaos: Chaos | None = None,
-    ) -> None:
-        self.address_family = family
-        self.app = app
-        self.tls = tls
-        self.chaos = chaos
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-        super().__init__(address, Handler)
-
-    def get_request(self) -> tuple[Any, Any]:
-        sock, address = super().get_request()
-        if self.tls is not None:
-            sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
-        with self._connections_lock:
-            self._connections.add(sock)
-        return sock, address
-
-    def finish_request(self, request: Any, client_address: Any) -> None:
-        if isinstance(request, ssl.SSLSocket):
-            try:
-                request.settimeout(HANDSHAKE_TIMEOUT_SECONDS)
-                request.do_handshake()
-            except (OSError, ssl.SSLError):
-                return  # refused (e.g. no client certificate): the client sees the TLS alert
-        super().finish_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._connections_lock:
-            self._connections.discard(request)
-        super().shutdown_request(request)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        return  # a client that went away mid-request is not the server's error
-
-    def close_connections(self) -> None:
-        with self._connections_lock:
-            connections = list(self._connections)
-        for sock in connections:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
 
 
 def _tls_context(cert: str | None, key: str | None, client_ca: str | None) -> ssl.SSLContext | None:
@@ -151,7 +88,7 @@ class EmulatorServer:
         self.query_page_size = query_page_size
         self._tls = _tls_context(tls_cert, tls_key, client_ca)
         self.access = access
-        self._server: _HTTPServer | None = None
+        self._server: HTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.app: EmulatorApp | None = None
 
@@ -183,7 +120,7 @@ class EmulatorServer:
         )
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         try:
-            self._server = _HTTPServer((self.host, self.port), self.app, self._tls, family, self._chaos)
+            self._server = HTTPServer((self.host, self.port), self.app, self._tls, family, self._chaos)
         except OSError as exc:
             store.close()
             raise EmulatorError(f"cannot listen on {self.host}:{self.port}: {exc.strerror or exc}") from None

@@ -30,13 +30,7 @@ from urllib.parse import urlsplit
 from sfdeclare.emulator import fabric_errors as fe
 from sfdeclare.emulator.fabric_errors import FabricFault
 from sfdeclare.emulator.state import Tx
-from sfdeclare.emulator.storage_topology import (
-    WRITER_ROLES,
-    BlobAccount,
-    StorageSection,
-    blob_uri,
-    digest,
-)
+from sfdeclare.emulator.storage_topology import WRITER_ROLES, BlobAccount, StorageSection, blob_uri, digest
 
 STORAGE_META = "storage"
 REFUSED_CODE = fe.INVALID_ARG

@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import Any, TypeAlias
 
+from sfdeclare.engine.impact_figures import PlanImpact
 from sfdeclare.errors import Diagnostic, Location
 from sfdeclare.model.addresses import EntityRef, PolicyRef
 from sfdeclare.model.inheritance import Effective
@@ -17,9 +18,6 @@ from sfdeclare.model.live import LiveState
 from sfdeclare.model.scope import ReadScope
 from sfdeclare.servicefabric.policies import FieldChange
 from sfdeclare.servicefabric.routes import WireRequest
-
-if TYPE_CHECKING:  # engine/impact.py builds on this module's Change
-    from sfdeclare.engine.impact import PlanImpact
 
 
 class Action(str, Enum):

@@ -27,7 +27,7 @@ from typing import Any
 import jsonschema
 
 from sfdeclare import schemas
-from sfdeclare.engine.impact import impact_from_json, impact_json
+from sfdeclare.engine.impact_figures import impact_from_json, impact_json
 from sfdeclare.engine.plan import Action, Change, EffectiveChange, Plan
 from sfdeclare.errors import Diagnostic, Location, PlanFileError
 from sfdeclare.model.addresses import AddressError, EntityRef, PolicyRef, parse_address

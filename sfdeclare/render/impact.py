@@ -1,6 +1,6 @@
 """A plan's impact in words and numbers, for every view: per-policy figures, totals before -> after, notes.
 
-Numbers are the plan file's (``engine.impact.shown``: whole, or two decimals), written with thousands
+Numbers are the plan file's (``engine.impact_figures.shown``: whole, or two decimals), written with thousands
 separators; a change carries its sign; a restore-point range reads ``25-28``; no RetentionPolicy reads
 ``unbounded``.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from sfdeclare.engine.impact import ApplicationImpact, PlanImpact, Totals, shown
+from sfdeclare.engine.impact_figures import ApplicationImpact, PlanImpact, Totals, shown
 from sfdeclare.servicefabric.backup_schedule import PolicyImpact
 
 

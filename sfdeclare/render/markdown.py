@@ -21,7 +21,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from sfdeclare.engine.impact import ApplicationImpact, PlanImpact, Totals
+from sfdeclare.engine.impact_figures import ApplicationImpact, PlanImpact, Totals
 from sfdeclare.engine.plan import Change, EffectiveChange, Plan
 from sfdeclare.errors import Diagnostic
 from sfdeclare.render import impact as words
