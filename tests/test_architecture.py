@@ -133,3 +133,20 @@ def test_the_rule_sees_a_wrong_import(tmp_path: Path) -> None:
     assert sfdeclare_imports(bad) == {"engine"}
     assert "engine" not in MAY_IMPORT["cluster"]
     assert "httpx" in third_party(bad)
+
+
+# Reading a ``${file:PATH}`` reference is the one file read the values layer does (ARCHITECTURE.md: references
+# are resolved where a value must be sent); everything else in the middle takes values.
+FILE_READERS = {"model/references.py"}
+
+
+@pytest.mark.parametrize("part", ["model", "servicefabric", "engine", "render"])
+def test_the_pure_middle_opens_no_file(part: str) -> None:
+    for path in parts()[part]:
+        opens = [
+            node
+            for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "open"
+        ]
+        where = str(path.relative_to(PACKAGE))
+        assert not opens or where in FILE_READERS, f"{where} opens a file: pass its content in instead"

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from sfdeclare.commands.session import read_plan_file
 from sfdeclare.engine import planfile
 from sfdeclare.engine.plan import Plan
 from sfdeclare.engine.planner import plan
@@ -86,7 +87,7 @@ def test_a_genuine_plan_reads_back_as_the_same_plan(tmp_path: Path) -> None:
     }
     path = tmp_path / "plan.json"
     path.write_text(planfile.dump(p, "summary"))
-    assert planfile.read(str(path)) == p
+    assert read_plan_file(str(path)) == p
     assert planfile.load(path.read_bytes()) == p
 
 
@@ -97,14 +98,14 @@ def test_a_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path: Path)
     with pytest.raises(
         PlanFileError, match=r"huge.json: the plan file is \d+ bytes; that is not a plan sfdeclare wrote"
     ):
-        planfile.read(str(huge))
+        read_plan_file(str(huge))
 
 
 def test_an_unreadable_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(PlanFileError, match="cannot read the plan file"):
-        planfile.read(str(tmp_path / "absent.json"))
+        read_plan_file(str(tmp_path / "absent.json"))
     with pytest.raises(PlanFileError, match="cannot read the plan file"):
-        planfile.read(str(tmp_path))
+        read_plan_file(str(tmp_path))
 
 
 @pytest.mark.parametrize(
@@ -247,4 +248,4 @@ def test_reading_a_file_and_loading_its_text_refuse_alike(tmp_path: Path) -> Non
     path = tmp_path / "p.json"
     path.write_text(json.dumps(doc))
     with pytest.raises(PlanFileError, match=f"^{os.fspath(path)}: the plan file was altered"):
-        planfile.read(str(path))
+        read_plan_file(str(path))

@@ -22,6 +22,7 @@ from sfdeclare.commands.session import (
     open_client,
     read_for_guardrails,
     read_live,
+    read_plan_file,
     resolve_values,
     settle_runtime,
     use_color,
@@ -31,7 +32,6 @@ from sfdeclare.commands.session import (
 )
 from sfdeclare.commands.show import READS
 from sfdeclare.config.loader import load_declaration
-from sfdeclare.engine import planfile
 from sfdeclare.engine.applier import ApplyResult, apply_plan
 from sfdeclare.engine.digest import live_digest
 from sfdeclare.engine.plan import Change, Plan
@@ -215,7 +215,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise SfdeclareError("apply needs configuration paths or --plan FILE")
     if report_file:
         check_writable(report_file)
-    reviewed = planfile.read(plan_file) if plan_file else None
+    reviewed = read_plan_file(plan_file) if plan_file else None
     if paths:
         declaration = load_declaration(paths, named_guardrails(args.guardrails, env))
     else:

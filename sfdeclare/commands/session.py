@@ -17,10 +17,11 @@ from sfdeclare.config import guardrails as config_guardrails
 from sfdeclare.config import runtime_rules
 from sfdeclare.config.loader import load_declaration
 from sfdeclare.engine import guardrails as plan_guardrails
+from sfdeclare.engine import planfile
 from sfdeclare.engine.impact import plan_impact, services_to_count
 from sfdeclare.engine.plan import Plan
 from sfdeclare.engine.planner import PlanOptions, plan
-from sfdeclare.errors import ConfigError, Diagnostic, SfdeclareError
+from sfdeclare.errors import ConfigError, Diagnostic, PlanFileError, SfdeclareError
 from sfdeclare.model.addresses import EntityRef
 from sfdeclare.model.declaration import RUNTIME_AUTO, SECRET_FIELDS, ClusterSettings, Declaration, PolicyDecl
 from sfdeclare.model.guardrails import Guardrails
@@ -310,3 +311,17 @@ def with_counted_impact(client: Client, planned: Plan, live: LiveState, parallel
     services = services_to_count(planned.changes, live)
     counts = count_partitions(client, services, parallelism) if services else {}
     return replace(planned, impact=plan_impact(planned.changes, live, counts))
+
+
+def read_plan_file(path: str) -> Plan:
+    """Read and check the plan file at ``path`` (the checks are engine/planfile.py's; the file read is the
+    command's); raises PlanFileError naming the file and the reason."""
+    try:
+        size = os.path.getsize(path)
+        if size > planfile.MAX_BYTES:
+            raise PlanFileError(f"{path}: the plan file is {size} bytes; that is not a plan sfdeclare wrote")
+        with open(path, "rb") as handle:
+            raw = handle.read(planfile.MAX_BYTES + 1)
+    except OSError as exc:
+        raise PlanFileError(f"{path}: cannot read the plan file: {exc.strerror or exc}") from None
+    return planfile.load(raw, source=path)

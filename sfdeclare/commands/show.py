@@ -11,6 +11,7 @@ import argparse
 import json
 from typing import TextIO
 
+from sfdeclare.commands.session import read_plan_file
 from sfdeclare.engine import planfile
 from sfdeclare.errors import EXIT_OK
 from sfdeclare.render import markdown, text
@@ -28,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     plan_file: str = args.plan_file
-    plan = planfile.read(plan_file)
+    plan = read_plan_file(plan_file)
     if args.format == "json":
         # the document as it was written (a version 1 file stays version 1), now known to be intact
         with open(plan_file, encoding="utf-8") as handle:

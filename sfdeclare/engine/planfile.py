@@ -1,7 +1,7 @@
 """The plan file: the published, versioned JSON form of a Plan (schemas/plan.schema.json), both ways.
 
 This module is the plan file's trust boundary. ``apply --plan FILE`` executes requests read from a file
-someone else may have written, so ``read`` / ``load`` refuse, before anything is sent, a file that is
+someone else may have written, so ``load`` (given the bytes ``commands.session.read_plan_file`` read) refuses, before anything is sent, a file that is
 - larger than any plan sfdeclare writes (``MAX_BYTES``; checked before reading it),
 - not UTF-8 JSON, or nested deeper than the parser allows,
 - of a format version it does not read (``READ_VERSIONS``; it writes ``FORMAT_VERSION``),
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -142,19 +141,6 @@ def _effective_json(e: Effective) -> dict[str, Any]:
 
 
 # --- reading ---------------------------------------------------------------------------------------------------
-
-
-def read(path: str) -> Plan:
-    """Read and check the plan file at ``path``; raises PlanFileError naming the file and the reason."""
-    try:
-        size = os.path.getsize(path)
-        if size > MAX_BYTES:
-            raise PlanFileError(f"{path}: the plan file is {size} bytes; that is not a plan sfdeclare wrote")
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_BYTES + 1)
-    except OSError as exc:
-        raise PlanFileError(f"{path}: cannot read the plan file: {exc.strerror or exc}") from None
-    return load(raw, source=path)
 
 
 def load(raw: bytes | str, *, source: str = "<plan>") -> Plan:
