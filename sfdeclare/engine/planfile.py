@@ -1,7 +1,8 @@
 """The plan file: the published, versioned JSON form of a Plan (schemas/plan.schema.json), both ways.
 
 This module is the plan file's trust boundary. ``apply --plan FILE`` executes requests read from a file
-someone else may have written, so ``load`` (given the bytes ``commands.session.read_plan_file`` read) refuses, before anything is sent, a file that is
+someone else may have written, so ``load`` (given the bytes ``commands.session.read_plan_file`` read) refuses,
+before anything is sent, a file that is
 - larger than any plan sfdeclare writes (``MAX_BYTES``; checked before reading it),
 - not UTF-8 JSON, or nested deeper than the parser allows,
 - of a format version it does not read (``READ_VERSIONS``; it writes ``FORMAT_VERSION``),
