@@ -13,15 +13,12 @@ from __future__ import annotations
 import datetime
 import itertools
 import math
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sfdeclare.servicefabric.durations import parse_duration, parse_run_time, server_interval
-
-DAY = 86400
-WEEK = 7 * DAY
-DAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
+from sfdeclare.servicefabric.backup_schedule import DAY, schedule_of
 
 
 @dataclass(frozen=True)
@@ -34,25 +31,12 @@ class Cadence:
 
 def cadence(schedule: Mapping[str, Any]) -> Cadence:
     """The cadence of a Schedule mapping (REST shape). Raises ValueError for one the server would refuse."""
-    kind = schedule.get("ScheduleKind")
-    if kind == "FrequencyBased":
-        interval = int(server_interval(parse_duration(str(schedule.get("Interval")))).total_seconds())
-        return Cadence(max(1, math.ceil(DAY / interval)), datetime.timedelta(seconds=interval))
-    if kind != "TimeBased":
-        raise ValueError(f"unknown ScheduleKind {kind!r}")
-    times = sorted({_seconds(parse_run_time(str(t))) for t in schedule.get("RunTimes") or ()})
-    frequency = schedule.get("ScheduleFrequencyType")
-    if frequency == "Daily":
-        return Cadence(len(times), _longest_gap(times, DAY))
-    if frequency == "Weekly":
-        days = sorted({DAYS.index(str(d)) for d in schedule.get("RunDays") or () if str(d) in DAYS})
-        runs = [d * DAY + t for d in days for t in times]
-        return Cadence(len(times) if days else 0, _longest_gap(runs, WEEK))
-    raise ValueError(f"unknown ScheduleFrequencyType {frequency!r}")
-
-
-def _seconds(t: datetime.time) -> int:
-    return t.hour * 3600 + t.minute * 60 + t.second
+    pattern = schedule_of({"Schedule": schedule})
+    if pattern.period <= DAY:  # FrequencyBased up to a day, or Daily: every UTC day alike
+        most = max(1, math.ceil(DAY / pattern.period)) * len(pattern.offsets)
+    else:  # a longer interval, or Weekly: the busiest UTC day of the period
+        most = max(Counter(offset // DAY for offset in pattern.offsets).values(), default=0)
+    return Cadence(most, _longest_gap(list(pattern.offsets), pattern.period))
 
 
 def _longest_gap(runs: list[int], period: int) -> datetime.timedelta | None:
